@@ -1,0 +1,47 @@
+package imsync;
+
+import com.typesafe.config.Config;
+import imsync.core.Limits;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+/** Typed view of the {@code imsync} config block, read once at start. */
+public record Settings(
+    String httpHost,
+    int httpPort,
+    byte[] authSecret,
+    byte[] cursorSecret,
+    Duration askTimeout,
+    int retryAfterSeconds,
+    Limits limits,
+    int snapshotEvery,
+    int snapshotsKept,
+    boolean deleteEventsOnSnapshot,
+    long maxBodyBytes) {
+
+  public static Settings from(Config root) {
+    Config c = root.getConfig("imsync");
+    String auth = c.getString("auth.secret");
+    if (auth.isEmpty()) {
+      throw new IllegalArgumentException("imsync.auth.secret (env IMSYNC_AUTH_SECRET) must be set");
+    }
+    String cursor = c.getString("cursor.secret");
+    Limits limits = new Limits(
+        c.getInt("limits.max-custom-groups"),
+        c.getInt("limits.max-pinned-per-group"),
+        c.getDuration("limits.removal-retention").toMillis(),
+        c.getInt("limits.removal-retention-count"));
+    return new Settings(
+        c.getString("http.host"),
+        c.getInt("http.port"),
+        auth.getBytes(StandardCharsets.UTF_8),
+        (cursor.isEmpty() ? "cursor:" + auth : cursor).getBytes(StandardCharsets.UTF_8),
+        c.getDuration("ask-timeout"),
+        (int) Math.max(1, c.getDuration("retry-after").toSeconds()),
+        limits,
+        c.getInt("snapshot.every"),
+        c.getInt("snapshot.keep"),
+        c.getBoolean("snapshot.delete-events"),
+        c.getBytes("http.max-body"));
+  }
+}

@@ -1,0 +1,273 @@
+package imsync.account;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.SupervisorStrategy;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.sharding.typed.javadsl.Entity;
+import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
+import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.SnapshotAdapter;
+import akka.persistence.typed.javadsl.CommandHandlerWithReply;
+import akka.persistence.typed.javadsl.EventHandler;
+import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import akka.persistence.typed.javadsl.ReplyEffect;
+import akka.persistence.typed.javadsl.RetentionCriteria;
+import imsync.CborSerializable;
+import imsync.Settings;
+import imsync.core.AccountEvent;
+import imsync.core.AccountSnapshot;
+import imsync.core.AccountState;
+import imsync.core.Cursor;
+import imsync.core.CursorCodec;
+import imsync.core.Decision;
+import imsync.core.EntriesPage;
+import imsync.core.ErrorCode;
+import imsync.core.Group;
+import imsync.core.IngestItem;
+import imsync.core.Session;
+import imsync.core.SyncPlanner;
+import imsync.core.SyncResult;
+import imsync.core.View;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * One account as an event-sourced, sharded actor. It only turns commands into events and replies: every
+ * rule lives in {@link AccountState} (decisions, event application) and {@link SyncPlanner} (batches).
+ * Replies are sent after the events are stored, so an acknowledged write is durable.
+ */
+public final class AccountEntity
+    extends EventSourcedBehaviorWithEnforcedReplies<AccountEntity.Command, AccountEvent, AccountState> {
+
+  public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "Account");
+
+  // ------------------------------------------------------------------ protocol
+
+  public sealed interface Command extends CborSerializable {}
+
+  public record Ingest(List<IngestItem> items, ActorRef<Reply> replyTo) implements Command {}
+
+  /** cursor: the client's opaque string or null; decoded here, where the account id is known. */
+  public record Sync(String cursor, List<String> groups, int limit, String deviceId, ActorRef<Reply> replyTo) implements Command {}
+
+  public record GetSession(String sessionId, ActorRef<Reply> replyTo) implements Command {}
+
+  public record GetGroups(ActorRef<Reply> replyTo) implements Command {}
+
+  public record GetEntries(String groupId, EntriesPage.Position after, int limit, ActorRef<Reply> replyTo) implements Command {}
+
+  public record GetStats(ActorRef<Reply> replyTo) implements Command {}
+
+  public record MarkRead(String sessionId, long seq, ActorRef<Reply> replyTo) implements Command {}
+
+  public record MarkUnread(String sessionId, ActorRef<Reply> replyTo) implements Command {}
+
+  public record SetDraft(String sessionId, String text, ActorRef<Reply> replyTo) implements Command {}
+
+  public record SetMute(String sessionId, long until, ActorRef<Reply> replyTo) implements Command {}
+
+  public record SetBox(String sessionId, String box, ActorRef<Reply> replyTo) implements Command {}
+
+  public record DeleteSession(String sessionId, ActorRef<Reply> replyTo) implements Command {}
+
+  /** groupId null: the account picks one. */
+  public record CreateGroup(String groupId, String name, ActorRef<Reply> replyTo) implements Command {}
+
+  public record PatchGroup(String groupId, String name, Integer position, ActorRef<Reply> replyTo) implements Command {}
+
+  public record DeleteGroup(String groupId, ActorRef<Reply> replyTo) implements Command {}
+
+  public record AddMember(String groupId, String sessionId, ActorRef<Reply> replyTo) implements Command {}
+
+  public record RemoveMember(String groupId, String sessionId, ActorRef<Reply> replyTo) implements Command {}
+
+  public record SetPinned(String groupId, List<String> sessionIds, ActorRef<Reply> replyTo) implements Command {}
+
+  public sealed interface Reply extends CborSerializable {}
+
+  public record IngestReply(int accepted, int ignored) implements Reply {}
+
+  public record SyncReply(String cursor, boolean hasMore, boolean reset, long version, List<Group> groups,
+                          List<String> removedGroups, List<Session> sessions, List<String> removedSessions) implements Reply {}
+
+  public record SessionReply(Session session, long version) implements Reply {}
+
+  public record SessionRemovedReply(String sessionId, long version) implements Reply {}
+
+  public record GroupReply(Group group, long version) implements Reply {}
+
+  public record GroupRemovedReply(String groupId, long version) implements Reply {}
+
+  public record MemberReply(Session session, Group group, long version) implements Reply {}
+
+  public record GroupsReply(List<Group> groups, long version) implements Reply {}
+
+  public record EntriesReply(List<EntriesPage.Entry> entries, EntriesPage.Position next, long version) implements Reply {}
+
+  public record StatsReply(long version, int sessions, int groups, int removedSessions, long eventsSinceSnapshot) implements Reply {}
+
+  public record Rejected(ErrorCode code, String message) implements Reply {}
+
+  // ------------------------------------------------------------------ wiring
+
+  public static void init(ActorSystem<?> system, Settings settings) {
+    CursorCodec codec = new CursorCodec(settings.cursorSecret());
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, codec)));
+  }
+
+  public static Behavior<Command> create(String accountId, Settings settings, CursorCodec codec) {
+    return Behaviors.setup(ctx -> new AccountEntity(ctx, accountId, settings, codec));
+  }
+
+  private final ActorContext<Command> ctx;
+  private final String accountId;
+  private final Settings settings;
+  private final CursorCodec codec;
+
+  private AccountEntity(ActorContext<Command> ctx, String accountId, Settings settings, CursorCodec codec) {
+    super(PersistenceId.of(TYPE_KEY.name(), accountId),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    this.ctx = ctx;
+    this.accountId = accountId;
+    this.settings = settings;
+    this.codec = codec;
+  }
+
+  @Override
+  public AccountState emptyState() {
+    return new AccountState(settings.limits());
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    var criteria = RetentionCriteria.snapshotEvery(settings.snapshotEvery(), settings.snapshotsKept());
+    return settings.deleteEventsOnSnapshot() ? criteria.withDeleteEventsOnSnapshot() : criteria;
+  }
+
+  /** The state is mutable; the snapshot store gets an immutable copy made on the entity's own thread. */
+  @Override
+  public SnapshotAdapter<AccountState> snapshotAdapter() {
+    return new SnapshotAdapter<>() {
+      @Override
+      public Object toJournal(AccountState state) {
+        return state.toSnapshot();
+      }
+
+      @Override
+      public AccountState fromJournal(Object from) {
+        return AccountState.fromSnapshot((AccountSnapshot) from, settings.limits());
+      }
+    };
+  }
+
+  @Override
+  public EventHandler<AccountState, AccountEvent> eventHandler() {
+    return (state, event) -> {
+      state.apply(event);
+      return state;
+    };
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, AccountEvent, AccountState> commandHandler() {
+    return newCommandHandlerWithReplyBuilder().forAnyState()
+        .onCommand(Ingest.class, this::onIngest)
+        .onCommand(Sync.class, this::onSync)
+        .onCommand(GetSession.class, (st, c) -> {
+          Session s = st.session(c.sessionId());
+          return Effect().reply(c.replyTo(), s == null
+              ? new Rejected(ErrorCode.NOT_FOUND, "session \"" + c.sessionId() + "\" not found")
+              : new SessionReply(s, st.version()));
+        })
+        .onCommand(GetGroups.class, (st, c) -> Effect().reply(c.replyTo(), new GroupsReply(st.groupsInOrder(), st.version())))
+        .onCommand(GetEntries.class, this::onEntries)
+        .onCommand(GetStats.class, (st, c) -> Effect().reply(c.replyTo(), new StatsReply(st.version(), st.sessionCount(),
+            st.groupCount(), st.tombstoneCount(), lastSequenceNumber(ctx) % settings.snapshotEvery())))
+        .onCommand(MarkRead.class, (st, c) -> sessionAction(st.decideRead(c.sessionId(), c.seq(), now()), c.sessionId(), c.replyTo()))
+        .onCommand(MarkUnread.class, (st, c) -> sessionAction(st.decideMarkUnread(c.sessionId(), now()), c.sessionId(), c.replyTo()))
+        .onCommand(SetDraft.class, (st, c) -> sessionAction(st.decideDraft(c.sessionId(), c.text(), now()), c.sessionId(), c.replyTo()))
+        .onCommand(SetMute.class, (st, c) -> sessionAction(st.decideMute(c.sessionId(), c.until(), now()), c.sessionId(), c.replyTo()))
+        .onCommand(SetBox.class, (st, c) -> sessionAction(st.decideBox(c.sessionId(), c.box(), now()), c.sessionId(), c.replyTo()))
+        .onCommand(DeleteSession.class, (st, c) -> decided(st.decideDeleteSession(c.sessionId(), now()), c.replyTo(),
+            s -> new SessionRemovedReply(c.sessionId(), s.version())))
+        .onCommand(CreateGroup.class, this::onCreateGroup)
+        .onCommand(PatchGroup.class, (st, c) -> groupAction(st.decidePatchGroup(c.groupId(), c.name(), c.position(), now()), c.groupId(), c.replyTo()))
+        .onCommand(DeleteGroup.class, (st, c) -> decided(st.decideDeleteGroup(c.groupId(), now()), c.replyTo(),
+            s -> new GroupRemovedReply(c.groupId(), s.version())))
+        .onCommand(AddMember.class, (st, c) -> memberAction(st.decideAddMember(c.groupId(), c.sessionId(), now()), c.groupId(), c.sessionId(), c.replyTo()))
+        .onCommand(RemoveMember.class, (st, c) -> memberAction(st.decideRemoveMember(c.groupId(), c.sessionId(), now()), c.groupId(), c.sessionId(), c.replyTo()))
+        .onCommand(SetPinned.class, (st, c) -> groupAction(st.decideSetPinned(c.groupId(), c.sessionIds(), now()), c.groupId(), c.replyTo()))
+        .build();
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> onIngest(AccountState st, Ingest c) {
+    AccountState.IngestDecision d = st.decideIngest(accountId, c.items());
+    int accepted = d.events().size();
+    if (accepted == 0) return Effect().reply(c.replyTo(), new IngestReply(0, d.ignored()));
+    // One journal write for the whole batch of this account.
+    return Effect().persist(d.events()).thenReply(c.replyTo(), s -> new IngestReply(accepted, d.ignored()));
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> onSync(AccountState st, Sync c) {
+    Cursor cursor = null;
+    if (c.cursor() != null) {
+      try {
+        cursor = codec.decode(accountId, c.cursor());
+      } catch (CursorCodec.InvalidCursorException e) {
+        return Effect().reply(c.replyTo(), new Rejected(ErrorCode.INVALID_CURSOR, e.getMessage()));
+      }
+    }
+    if (c.groups() != null) {
+      for (String gid : c.groups()) {
+        if (st.group(gid) == null) {
+          return Effect().reply(c.replyTo(), new Rejected(ErrorCode.NOT_FOUND, "groups: group \"" + gid + "\" not found"));
+        }
+      }
+    }
+    SyncResult r = SyncPlanner.plan(st, new View(c.groups()), cursor, c.limit());
+    return Effect().reply(c.replyTo(), new SyncReply(codec.encode(accountId, r.cursor()), r.hasMore(), r.reset(), r.version(),
+        r.groups(), r.removedGroups(), r.sessions(), r.removedSessions()));
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> onEntries(AccountState st, GetEntries c) {
+    Group g = st.group(c.groupId());
+    if (g == null) return Effect().reply(c.replyTo(), new Rejected(ErrorCode.NOT_FOUND, "group \"" + c.groupId() + "\" not found"));
+    EntriesPage page = st.mappingList(c.groupId()).page(g.pinned(), c.after(), c.limit(), st::session);
+    return Effect().reply(c.replyTo(), new EntriesReply(page.entries(), page.next(), st.version()));
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> onCreateGroup(AccountState st, CreateGroup c) {
+    Decision d = st.decideCreateGroup(c.groupId(), c.name(), now());
+    String id = d instanceof Decision.Accept a ? ((AccountEvent.GroupCreated) a.events().get(0)).groupId() : c.groupId();
+    return groupAction(d, id, c.replyTo());
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> sessionAction(Decision d, String sid, ActorRef<Reply> replyTo) {
+    return decided(d, replyTo, s -> new SessionReply(s.session(sid), s.version()));
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> groupAction(Decision d, String gid, ActorRef<Reply> replyTo) {
+    return decided(d, replyTo, s -> new GroupReply(s.group(gid), s.version()));
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> memberAction(Decision d, String gid, String sid, ActorRef<Reply> replyTo) {
+    return decided(d, replyTo, s -> new MemberReply(s.session(sid), s.group(gid), s.version()));
+  }
+
+  /** Reject: error reply. Unchanged: reply from the current state. Accept: persist, then reply. */
+  private ReplyEffect<AccountEvent, AccountState> decided(Decision d, ActorRef<Reply> replyTo,
+                                                         Function<AccountState, Reply> reply) {
+    if (d instanceof Decision.Reject r) return Effect().reply(replyTo, new Rejected(r.code(), r.message()));
+    if (d instanceof Decision.Accept a) return Effect().persist(a.events()).thenReply(replyTo, reply::apply);
+    return Effect().none().thenReply(replyTo, reply::apply);
+  }
+
+  private static long now() {
+    return System.currentTimeMillis();
+  }
+}

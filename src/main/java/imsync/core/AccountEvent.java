@@ -1,0 +1,67 @@
+package imsync.core;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import imsync.CborSerializable;
+import java.util.List;
+
+/**
+ * What happened to an account. Every event is one accepted change and raises the account's version by
+ * one. Events carry resolved facts (server time, the account-relative flags of a message), so replay
+ * never depends on config or the clock.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "t")
+@JsonSubTypes({
+  @JsonSubTypes.Type(value = AccountEvent.MessageIngested.class, name = "msg"),
+  @JsonSubTypes.Type(value = AccountEvent.SessionUpdated.class, name = "upd"),
+  @JsonSubTypes.Type(value = AccountEvent.SessionRemoved.class, name = "rm"),
+  @JsonSubTypes.Type(value = AccountEvent.ReadMarked.class, name = "read"),
+  @JsonSubTypes.Type(value = AccountEvent.MarkedUnread.class, name = "unread"),
+  @JsonSubTypes.Type(value = AccountEvent.DraftSet.class, name = "draft"),
+  @JsonSubTypes.Type(value = AccountEvent.MuteSet.class, name = "mute"),
+  @JsonSubTypes.Type(value = AccountEvent.BoxSet.class, name = "box"),
+  @JsonSubTypes.Type(value = AccountEvent.GroupCreated.class, name = "gnew"),
+  @JsonSubTypes.Type(value = AccountEvent.GroupPatched.class, name = "gpatch"),
+  @JsonSubTypes.Type(value = AccountEvent.GroupDeleted.class, name = "gdel"),
+  @JsonSubTypes.Type(value = AccountEvent.MemberAdded.class, name = "madd"),
+  @JsonSubTypes.Type(value = AccountEvent.MemberRemoved.class, name = "mrm"),
+  @JsonSubTypes.Type(value = AccountEvent.PinnedSet.class, name = "pin"),
+})
+public sealed interface AccountEvent extends CborSerializable {
+  /** Time of the change (event ts for ingest, server time for terminal actions). */
+  long ts();
+
+  /**
+   * A message newer than the session's last one. {@code own}: sent by this account; {@code mentioned}:
+   * mentions this account. kind/title null when the event did not give them.
+   */
+  record MessageIngested(String sessionId, String kind, String title, long seq, String senderId, String preview,
+                         long ts, boolean own, boolean mentioned) implements AccountEvent {}
+
+  record SessionUpdated(String sessionId, String kind, String title, long ts) implements AccountEvent {}
+
+  record SessionRemoved(String sessionId, long ts) implements AccountEvent {}
+
+  record ReadMarked(String sessionId, long seq, long ts) implements AccountEvent {}
+
+  record MarkedUnread(String sessionId, long ts) implements AccountEvent {}
+
+  /** Empty text clears the draft. */
+  record DraftSet(String sessionId, String text, long ts) implements AccountEvent {}
+
+  record MuteSet(String sessionId, long until, long ts) implements AccountEvent {}
+
+  record BoxSet(String sessionId, String box, long ts) implements AccountEvent {}
+
+  record GroupCreated(String groupId, String name, int position, long ts) implements AccountEvent {}
+
+  record GroupPatched(String groupId, String name, int position, long ts) implements AccountEvent {}
+
+  record GroupDeleted(String groupId, long ts) implements AccountEvent {}
+
+  record MemberAdded(String groupId, String sessionId, long ts) implements AccountEvent {}
+
+  record MemberRemoved(String groupId, String sessionId, long ts) implements AccountEvent {}
+
+  record PinnedSet(String groupId, List<String> sessionIds, long ts) implements AccountEvent {}
+}

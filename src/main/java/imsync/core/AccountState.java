@@ -1,0 +1,509 @@
+package imsync.core;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The whole state of one account: session list, groups with their mapping lists and aggregates, the
+ * version index and tombstones. Plain Java, no Akka.
+ *
+ * <p>It is mutable on purpose: an event touches O(groups of the session) entries, each in O(log n), and
+ * copying a 100,000-session state per event would cost far more. Only {@link #apply} mutates it; what it
+ * hands out (sessions, groups, read-only views) is immutable or unmodifiable, so nothing can leak a
+ * mutable reference. The {@code decide*} methods never mutate.
+ */
+public final class AccountState {
+  private final Limits limits;
+  private long version;
+  /** Highest version of a tombstone dropped by retention: a cursor below it cannot be served a delta. */
+  private long prunedThrough;
+
+  private final Map<String, Session> sessions = new HashMap<>();
+  private final Map<String, Tombstone> tombstones = new HashMap<>();
+  private final TreeMap<String, Group> groups = new TreeMap<>();
+  private final Map<String, MappingList> lists = new HashMap<>();
+  private final TreeMap<String, GroupTombstone> removedGroups = new TreeMap<>();
+  /** Every live or removed session by the version of its last change: deltas read a tail of it. */
+  private final TreeSet<VersionKey> changes = new TreeSet<>();
+  /** Tombstones oldest first, for retention. */
+  private final TreeSet<VersionKey> tombstoneOrder = new TreeSet<>();
+
+  public AccountState(Limits limits) {
+    this.limits = limits;
+    groups.put(Box.INBOX, Group.system(Box.INBOX, "Inbox", 0));
+    groups.put(Box.ARCHIVE, Group.system(Box.ARCHIVE, "Archive", 1));
+    lists.put(Box.INBOX, new MappingList());
+    lists.put(Box.ARCHIVE, new MappingList());
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  public long version() {
+    return version;
+  }
+
+  public long prunedThrough() {
+    return prunedThrough;
+  }
+
+  public Limits limits() {
+    return limits;
+  }
+
+  public Session session(String id) {
+    return sessions.get(id);
+  }
+
+  public Tombstone tombstone(String id) {
+    return tombstones.get(id);
+  }
+
+  public int sessionCount() {
+    return sessions.size();
+  }
+
+  public int tombstoneCount() {
+    return tombstones.size();
+  }
+
+  public Group group(String id) {
+    return groups.get(id);
+  }
+
+  public int groupCount() {
+    return groups.size();
+  }
+
+  /** Groups in the order clients show them: position, then id. */
+  public List<Group> groupsInOrder() {
+    List<Group> all = new ArrayList<>(groups.values());
+    all.sort((a, b) -> a.position() != b.position() ? Integer.compare(a.position(), b.position()) : a.groupId().compareTo(b.groupId()));
+    return all;
+  }
+
+  public Collection<GroupTombstone> removedGroups() {
+    return Collections.unmodifiableCollection(removedGroups.values());
+  }
+
+  public MappingList mappingList(String groupId) {
+    return lists.get(groupId);
+  }
+
+  /** Version-index entries strictly after {@code after}, oldest first; read-only. */
+  public NavigableSet<VersionKey> changesAfter(VersionKey after) {
+    return Collections.unmodifiableNavigableSet(changes.tailSet(after, false));
+  }
+
+  // ---------------------------------------------------------------- decisions (never mutate)
+
+  public Decision decideRead(String sid, long seq, long now) {
+    Session s = sessions.get(sid);
+    if (s == null) return unknownSession(sid);
+    return s.readUpTo(seq).equals(s) ? Decision.UNCHANGED : new Decision.Accept(new AccountEvent.ReadMarked(sid, seq, now));
+  }
+
+  public Decision decideMarkUnread(String sid, long now) {
+    Session s = sessions.get(sid);
+    if (s == null) return unknownSession(sid);
+    return s.markedUnread() ? Decision.UNCHANGED : new Decision.Accept(new AccountEvent.MarkedUnread(sid, now));
+  }
+
+  public Decision decideDraft(String sid, String text, long now) {
+    Session s = sessions.get(sid);
+    if (s == null) return unknownSession(sid);
+    String current = s.draft() == null ? "" : s.draft().text();
+    return current.equals(text) ? Decision.UNCHANGED : new Decision.Accept(new AccountEvent.DraftSet(sid, text, now));
+  }
+
+  public Decision decideMute(String sid, long until, long now) {
+    Session s = sessions.get(sid);
+    if (s == null) return unknownSession(sid);
+    return s.mutedUntil() == until ? Decision.UNCHANGED : new Decision.Accept(new AccountEvent.MuteSet(sid, until, now));
+  }
+
+  public Decision decideBox(String sid, String box, long now) {
+    if (!Box.isBox(box)) return Decision.invalid("box must be \"inbox\" or \"archive\"");
+    Session s = sessions.get(sid);
+    if (s == null) return unknownSession(sid);
+    return s.box().equals(box) ? Decision.UNCHANGED : new Decision.Accept(new AccountEvent.BoxSet(sid, box, now));
+  }
+
+  public Decision decideDeleteSession(String sid, long now) {
+    if (!sessions.containsKey(sid)) return unknownSession(sid);
+    return new Decision.Accept(new AccountEvent.SessionRemoved(sid, now));
+  }
+
+  /** {@code groupId} null: the server picks a free id. */
+  public Decision decideCreateGroup(String groupId, String name, long now) {
+    if (groupId != null && Box.isBox(groupId)) return Decision.invalid("group_id \"" + groupId + "\" is reserved");
+    if (groupId != null && groups.containsKey(groupId)) {
+      return new Decision.Reject(ErrorCode.CONFLICT, "group_id \"" + groupId + "\" already exists");
+    }
+    if (groups.size() - 2 >= limits.maxCustomGroups()) {
+      return new Decision.Reject(ErrorCode.LIMIT_EXCEEDED, "an account has at most " + limits.maxCustomGroups() + " custom groups");
+    }
+    String id = groupId != null ? groupId : freeGroupId();
+    int position = 2;
+    for (Group g : groups.values()) position = Math.max(position, g.position() + 1);
+    return new Decision.Accept(new AccountEvent.GroupCreated(id, name, position, now));
+  }
+
+  /** name or position null: unchanged. */
+  public Decision decidePatchGroup(String groupId, String name, Integer position, long now) {
+    Group g = groups.get(groupId);
+    if (g == null) return unknownGroup(groupId);
+    if (g.isSystem()) return Decision.invalid("system group \"" + groupId + "\" cannot be renamed or reordered");
+    String n = name == null ? g.name() : name;
+    int p = position == null ? g.position() : position;
+    if (n.equals(g.name()) && p == g.position()) return Decision.UNCHANGED;
+    return new Decision.Accept(new AccountEvent.GroupPatched(groupId, n, p, now));
+  }
+
+  public Decision decideDeleteGroup(String groupId, long now) {
+    Group g = groups.get(groupId);
+    if (g == null) return unknownGroup(groupId);
+    if (g.isSystem()) return Decision.invalid("system group \"" + groupId + "\" cannot be deleted");
+    return new Decision.Accept(new AccountEvent.GroupDeleted(groupId, now));
+  }
+
+  public Decision decideAddMember(String groupId, String sid, long now) {
+    Group g = groups.get(groupId);
+    if (g == null) return unknownGroup(groupId);
+    if (g.isSystem()) return Decision.invalid("members of system group \"" + groupId + "\" follow the session's box");
+    Session s = sessions.get(sid);
+    if (s == null) return unknownSession(sid);
+    if (s.groups().contains(groupId)) return Decision.UNCHANGED;
+    return new Decision.Accept(new AccountEvent.MemberAdded(groupId, sid, now));
+  }
+
+  public Decision decideRemoveMember(String groupId, String sid, long now) {
+    Group g = groups.get(groupId);
+    if (g == null) return unknownGroup(groupId);
+    if (g.isSystem()) return Decision.invalid("members of system group \"" + groupId + "\" follow the session's box");
+    Session s = sessions.get(sid);
+    if (s == null) return unknownSession(sid);
+    if (!s.groups().contains(groupId)) return Decision.notFound("session \"" + sid + "\" is not in group \"" + groupId + "\"");
+    return new Decision.Accept(new AccountEvent.MemberRemoved(groupId, sid, now));
+  }
+
+  public Decision decideSetPinned(String groupId, List<String> ids, long now) {
+    Group g = groups.get(groupId);
+    if (g == null) return unknownGroup(groupId);
+    if (new HashSet<>(ids).size() != ids.size()) return Decision.invalid("sessions must not repeat an id");
+    if (ids.size() > limits.maxPinnedPerGroup()) {
+      return new Decision.Reject(ErrorCode.LIMIT_EXCEEDED, "a group has at most " + limits.maxPinnedPerGroup() + " pinned sessions");
+    }
+    for (String sid : ids) {
+      Session s = sessions.get(sid);
+      if (s == null || !s.inGroup(groupId)) {
+        return Decision.invalid("sessions: \"" + sid + "\" is not a member of group \"" + groupId + "\"");
+      }
+    }
+    if (g.pinned().equals(ids)) return Decision.UNCHANGED;
+    return new Decision.Accept(new AccountEvent.PinnedSet(groupId, List.copyOf(ids), now));
+  }
+
+  /** The events of one ingest call for this account, and how many deliveries changed nothing. */
+  public record IngestDecision(List<AccountEvent> events, int ignored) {}
+
+  /**
+   * Decides a batch in order, as if each accepted event were already applied: a later event of the batch
+   * sees the effect of an earlier one, so a batch that repeats itself counts the repeats as ignored.
+   */
+  public IngestDecision decideIngest(String accountId, List<IngestItem> items) {
+    Map<String, Probe> overlay = new HashMap<>();
+    List<AccountEvent> events = new ArrayList<>(items.size());
+    int ignored = 0;
+    for (IngestItem item : items) {
+      Probe p = overlay.computeIfAbsent(item.sessionId(), this::probe);
+      AccountEvent e = null;
+      if (item instanceof IngestItem.Message m) {
+        boolean newer = p.live ? m.seq() > p.lastSeq : m.seq() > p.tombLastSeq;
+        if (newer) {
+          e = new AccountEvent.MessageIngested(m.sessionId(), m.kind(), m.title(), m.seq(), m.senderId(), m.preview(), m.ts(),
+              accountId.equals(m.senderId()), m.mentions() != null && m.mentions().contains(accountId) && !accountId.equals(m.senderId()));
+          overlay.put(m.sessionId(), new Probe(true, m.seq(), orElse(m.kind(), p.live ? p.kind : "direct"),
+              orElse(m.title(), p.live ? p.title : ""), p.tombLastSeq, p.tombAt));
+        }
+      } else if (item instanceof IngestItem.Update u) {
+        boolean recreate = !p.live && (p.tombAt < 0 || u.ts() > p.tombAt);
+        boolean changes = p.live && ((u.kind() != null && !u.kind().equals(p.kind)) || (u.title() != null && !u.title().equals(p.title)));
+        if (recreate || changes) {
+          e = new AccountEvent.SessionUpdated(u.sessionId(), u.kind(), u.title(), u.ts());
+          overlay.put(u.sessionId(), new Probe(true, p.live ? p.lastSeq : 0, orElse(u.kind(), p.live ? p.kind : "direct"),
+              orElse(u.title(), p.live ? p.title : ""), p.tombLastSeq, p.tombAt));
+        }
+      } else if (item instanceof IngestItem.Removed r) {
+        if (p.live) {
+          e = new AccountEvent.SessionRemoved(r.sessionId(), r.ts());
+          overlay.put(r.sessionId(), new Probe(false, 0, null, null, p.lastSeq, r.ts()));
+        }
+      }
+      if (e == null) ignored++;
+      else events.add(e);
+    }
+    return new IngestDecision(events, ignored);
+  }
+
+  /** What ingest decisions need to know of one session. tombAt < 0: no tombstone. */
+  private record Probe(boolean live, long lastSeq, String kind, String title, long tombLastSeq, long tombAt) {}
+
+  private Probe probe(String sid) {
+    Session s = sessions.get(sid);
+    if (s != null) return new Probe(true, s.lastSeq(), s.kind(), s.title(), 0, -1);
+    Tombstone t = tombstones.get(sid);
+    return t == null ? new Probe(false, 0, null, null, 0, -1) : new Probe(false, 0, null, null, t.lastSeq(), t.removedAt());
+  }
+
+  private static String orElse(String a, String b) {
+    return a != null ? a : b;
+  }
+
+  private String freeGroupId() {
+    for (int n = 1; ; n++) {
+      String id = "folder-" + n;
+      if (!groups.containsKey(id)) return id;
+    }
+  }
+
+  private static Decision.Reject unknownSession(String sid) {
+    return Decision.notFound("session \"" + sid + "\" not found");
+  }
+
+  private static Decision.Reject unknownGroup(String gid) {
+    return Decision.notFound("group \"" + gid + "\" not found");
+  }
+
+  // ---------------------------------------------------------------- event application (the only mutation)
+
+  public void apply(AccountEvent event) {
+    long v = ++version;
+    if (event instanceof AccountEvent.MessageIngested m) {
+      applyMessage(m, v);
+    } else if (event instanceof AccountEvent.SessionUpdated u) {
+      Session old = sessions.get(u.sessionId());
+      Session s;
+      if (old == null) {
+        Tombstone t = dropTombstone(u.sessionId());
+        s = Session.create(u.sessionId(), orElse(u.kind(), "direct"), orElse(u.title(), ""), u.ts(), t == null ? 0 : t.lastSeq());
+      } else {
+        s = old.withKindTitle(orElse(u.kind(), old.kind()), orElse(u.title(), old.title()));
+      }
+      replaceSession(old, s.withVersion(v), v);
+    } else if (event instanceof AccountEvent.SessionRemoved r) {
+      Session old = sessions.get(r.sessionId());
+      if (old != null) {
+        replaceSession(old, null, v);
+        Tombstone t = new Tombstone(old.sessionId(), v, old.lastSeq(), r.ts());
+        tombstones.put(t.sessionId(), t);
+        VersionKey key = new VersionKey(v, t.sessionId());
+        changes.add(key);
+        tombstoneOrder.add(key);
+      }
+    } else if (event instanceof AccountEvent.ReadMarked r) {
+      update(r.sessionId(), v, s -> s.readUpTo(r.seq()));
+    } else if (event instanceof AccountEvent.MarkedUnread u) {
+      update(u.sessionId(), v, s -> s.withMarkedUnread(true));
+    } else if (event instanceof AccountEvent.DraftSet d) {
+      update(d.sessionId(), v, s -> s.withDraft(d.text().isEmpty() ? null : new Draft(d.text(), d.ts())));
+    } else if (event instanceof AccountEvent.MuteSet m) {
+      update(m.sessionId(), v, s -> s.withMutedUntil(m.until()));
+    } else if (event instanceof AccountEvent.BoxSet b) {
+      update(b.sessionId(), v, s -> s.withBox(b.box()));
+    } else if (event instanceof AccountEvent.GroupCreated c) {
+      removedGroups.remove(c.groupId());
+      groups.put(c.groupId(), Group.custom(c.groupId(), c.name(), c.position(), v));
+      lists.put(c.groupId(), new MappingList());
+    } else if (event instanceof AccountEvent.GroupPatched p) {
+      Group g = groups.get(p.groupId());
+      if (g != null) groups.put(g.groupId(), g.withNamePosition(p.name(), p.position(), v));
+    } else if (event instanceof AccountEvent.GroupDeleted d) {
+      MappingList list = lists.get(d.groupId());
+      if (list != null) {
+        List<String> members = new ArrayList<>(list.size());
+        for (SortEntry e : list.after(null)) members.add(e.sessionId());
+        for (String sid : members) update(sid, v, s -> s.withGroups(without(s.groups(), d.groupId())));
+        groups.remove(d.groupId());
+        lists.remove(d.groupId());
+        removedGroups.put(d.groupId(), new GroupTombstone(d.groupId(), v, d.ts()));
+      }
+    } else if (event instanceof AccountEvent.MemberAdded a) {
+      update(a.sessionId(), v, s -> s.withGroups(with(s.groups(), a.groupId())));
+    } else if (event instanceof AccountEvent.MemberRemoved r) {
+      update(r.sessionId(), v, s -> s.withGroups(without(s.groups(), r.groupId())));
+    } else if (event instanceof AccountEvent.PinnedSet p) {
+      Group g = groups.get(p.groupId());
+      if (g != null) groups.put(g.groupId(), g.withPinned(p.sessionIds(), v));
+    }
+    pruneTombstones(event.ts());
+  }
+
+  private void applyMessage(AccountEvent.MessageIngested m, long v) {
+    Session old = sessions.get(m.sessionId());
+    Session s;
+    if (old == null) {
+      Tombstone t = dropTombstone(m.sessionId());
+      // A session brought back keeps the seq it had; a brand-new one counts its first message as one unread.
+      long readSeq = t != null && t.lastSeq() > 0 ? t.lastSeq() : m.seq() - 1;
+      s = Session.create(m.sessionId(), orElse(m.kind(), "direct"), orElse(m.title(), ""), m.ts(), readSeq);
+    } else {
+      s = old.withKindTitle(orElse(m.kind(), old.kind()), orElse(m.title(), old.title()));
+      if (s.lastMessage() == null && s.readSeq() < m.seq() - 1) {
+        s = new Session(s.sessionId(), s.kind(), s.title(), null, m.seq() - 1, List.of(), s.markedUnread(), s.mutedUntil(),
+            s.draft(), s.box(), s.groups(), s.createdTs(), s.version());
+      }
+    }
+    List<Long> mentions = s.mentions();
+    if (m.mentioned() && m.seq() > s.readSeq()) {
+      List<Long> added = new ArrayList<>(mentions.size() + 1);
+      added.addAll(mentions);
+      added.add(m.seq());
+      mentions = added;
+    }
+    s = s.withLastMessage(new LastMessage(m.seq(), m.senderId(), m.preview(), m.ts()), mentions);
+    if (m.own()) {
+      s = s.readUpTo(m.seq());
+    } else if (Box.ARCHIVE.equals(s.box()) && s.mutedUntil() <= m.ts()) {
+      s = s.withBox(Box.INBOX); // as in Telegram: unmuted archived chats come back on a new message
+    }
+    replaceSession(old, s.withVersion(v), v);
+  }
+
+  private void update(String sid, long v, java.util.function.UnaryOperator<Session> change) {
+    Session old = sessions.get(sid);
+    if (old != null) replaceSession(old, change.apply(old).withVersion(v), v);
+  }
+
+  private Tombstone dropTombstone(String sid) {
+    Tombstone t = tombstones.remove(sid);
+    if (t != null) {
+      VersionKey key = new VersionKey(t.version(), sid);
+      changes.remove(key);
+      tombstoneOrder.remove(key);
+    }
+    return t;
+  }
+
+  /**
+   * Swaps one session's value (old or neu may be null for create/remove) and keeps every index in step:
+   * the version index, the mapping list of each group it leaves or enters, those groups' aggregates and
+   * pins. Cost: O(groups of the session x log n).
+   */
+  private void replaceSession(Session old, Session neu, long v) {
+    String id = old != null ? old.sessionId() : neu.sessionId();
+    if (old != null) changes.remove(new VersionKey(old.version(), id));
+    if (neu != null) {
+      sessions.put(id, neu);
+      changes.add(new VersionKey(v, id));
+    } else {
+      sessions.remove(id);
+    }
+    Set<String> touched = new LinkedHashSet<>();
+    if (old != null) touched.addAll(old.memberships());
+    if (neu != null) touched.addAll(neu.memberships());
+    for (String gid : touched) {
+      Group g = groups.get(gid);
+      MappingList list = lists.get(gid);
+      if (g == null || list == null) continue;
+      boolean inOld = old != null && old.inGroup(gid);
+      boolean inNew = neu != null && neu.inGroup(gid);
+      if (inOld) list.remove(SortEntry.of(old));
+      if (inNew) list.add(SortEntry.of(neu));
+      int count = g.sessionCount() - (inOld ? 1 : 0) + (inNew ? 1 : 0);
+      int unreadSessions = g.unreadSessions() - (inOld && old.isUnread() ? 1 : 0) + (inNew && neu.isUnread() ? 1 : 0);
+      long unreadMessages = g.unreadMessages() - (inOld ? old.unreadCount() : 0) + (inNew ? neu.unreadCount() : 0);
+      List<String> pinned = g.pinned();
+      if (inOld && !inNew && pinned.contains(id)) pinned = without(pinned, id);
+      if (count != g.sessionCount() || unreadSessions != g.unreadSessions() || unreadMessages != g.unreadMessages()
+          || pinned != g.pinned()) {
+        groups.put(gid, new Group(g.groupId(), g.kind(), g.name(), g.position(), pinned, count, unreadSessions, unreadMessages, v));
+      }
+    }
+  }
+
+  /** Drops the oldest removals once there are more than the minimum count and they are past retention. */
+  private void pruneTombstones(long now) {
+    long cutoff = now - limits.tombstoneRetentionMillis();
+    while (tombstoneOrder.size() > limits.tombstoneMinCount()) {
+      VersionKey oldest = tombstoneOrder.first();
+      Tombstone t = tombstones.get(oldest.sessionId());
+      if (t.removedAt() >= cutoff) break;
+      tombstoneOrder.pollFirst();
+      changes.remove(oldest);
+      tombstones.remove(oldest.sessionId());
+      prunedThrough = Math.max(prunedThrough, oldest.version());
+    }
+    while (removedGroups.size() > limits.tombstoneMinCount()) {
+      GroupTombstone oldest = removedGroups.values().stream().min((a, b) -> Long.compare(a.version(), b.version())).orElseThrow();
+      if (oldest.removedAt() >= cutoff) break;
+      removedGroups.remove(oldest.groupId());
+      prunedThrough = Math.max(prunedThrough, oldest.version());
+    }
+  }
+
+  private static List<String> with(List<String> sorted, String id) {
+    if (sorted.contains(id)) return sorted;
+    List<String> out = new ArrayList<>(sorted.size() + 1);
+    out.addAll(sorted);
+    out.add(id);
+    Collections.sort(out);
+    return out;
+  }
+
+  private static List<String> without(List<String> list, String id) {
+    List<String> out = new ArrayList<>(list);
+    out.remove(id);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  public AccountSnapshot toSnapshot() {
+    return new AccountSnapshot(version, prunedThrough, List.copyOf(sessions.values()), List.copyOf(groups.values()),
+        List.copyOf(tombstones.values()), List.copyOf(removedGroups.values()));
+  }
+
+  public static AccountState fromSnapshot(AccountSnapshot snap, Limits limits) {
+    AccountState st = new AccountState(limits);
+    st.version = snap.version();
+    st.prunedThrough = snap.prunedThrough();
+    for (Group g : snap.groups()) {
+      st.groups.put(g.groupId(), g);
+      st.lists.computeIfAbsent(g.groupId(), k -> new MappingList());
+    }
+    for (Session s : snap.sessions()) {
+      st.sessions.put(s.sessionId(), s);
+      st.changes.add(new VersionKey(s.version(), s.sessionId()));
+      for (String gid : s.memberships()) {
+        MappingList list = st.lists.get(gid);
+        if (list != null) list.add(SortEntry.of(s));
+      }
+    }
+    for (Tombstone t : snap.tombstones()) {
+      st.tombstones.put(t.sessionId(), t);
+      VersionKey key = new VersionKey(t.version(), t.sessionId());
+      st.changes.add(key);
+      st.tombstoneOrder.add(key);
+    }
+    for (GroupTombstone g : snap.removedGroups()) st.removedGroups.put(g.groupId(), g);
+    return st;
+  }
+
+  /** Field-for-field equality of the observable state (tests compare replayed and snapshotted states). */
+  public boolean sameAs(AccountState o) {
+    return version == o.version && prunedThrough == o.prunedThrough && sessions.equals(o.sessions)
+        && groups.equals(o.groups) && tombstones.equals(o.tombstones) && removedGroups.equals(o.removedGroups)
+        && Objects.equals(changes, o.changes);
+  }
+}

@@ -1,0 +1,30 @@
+package imsync.core;
+
+/**
+ * A decoded sync cursor: how far a device got. Clients only ever see it encoded by {@link CursorCodec}.
+ *
+ * <p>{@code groupsVersion}: groups and group removals up to this version were delivered ({@code -1}: none
+ * yet, so the next response carries every group and no removals).
+ */
+public sealed interface Cursor {
+  int viewHash();
+
+  long groupsVersion();
+
+  /**
+   * Paging a first sync that started at {@code snapshotVersion}: pinned ids from {@code pinnedOffset}
+   * ({@link #PINNED_DONE} once they are through), then members in recency order after {@code walkAfter}.
+   * Whatever changed after {@code snapshotVersion} comes from the version index once the walk ends.
+   */
+  record First(int viewHash, long groupsVersion, long snapshotVersion, int pinnedOffset, SortEntry walkAfter) implements Cursor {}
+
+  /** Reading the version index after {@code after}. Caught up: {@code after = VersionKey.endOf(version)}. */
+  record Delta(int viewHash, long groupsVersion, VersionKey after) implements Cursor {
+    /** The version a caught-up client holds (the response's {@code version}). */
+    public boolean caughtUp() {
+      return after.sessionId() == null;
+    }
+  }
+
+  int PINNED_DONE = Integer.MAX_VALUE;
+}

@@ -1,0 +1,120 @@
+package imsync.core;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.Base64;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Encodes cursors as compact, opaque, tamper-evident strings: a small binary form plus a truncated
+ * HMAC-SHA256 over the account id and that form, in base64url. A cursor edited by hand, or sent for
+ * another account, fails the MAC and is rejected as invalid.
+ */
+public final class CursorCodec {
+  private static final byte FORMAT = 1;
+  private static final byte FIRST = 1;
+  private static final byte DELTA = 2;
+  private static final int MAC_BYTES = 12;
+
+  private final SecretKeySpec key;
+
+  public CursorCodec(byte[] secret) {
+    this.key = new SecretKeySpec(secret.length == 0 ? new byte[1] : secret.clone(), "HmacSHA256");
+  }
+
+  /** Thrown for a cursor that does not decode or does not belong to the account. */
+  public static final class InvalidCursorException extends Exception {
+    public InvalidCursorException(String message) {
+      super(message);
+    }
+  }
+
+  public String encode(String accountId, Cursor cursor) {
+    try {
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream(48);
+      DataOutputStream out = new DataOutputStream(bytes);
+      out.writeByte(FORMAT);
+      out.writeInt(cursor.viewHash());
+      out.writeLong(cursor.groupsVersion());
+      if (cursor instanceof Cursor.First f) {
+        out.writeByte(FIRST);
+        out.writeLong(f.snapshotVersion());
+        out.writeInt(f.pinnedOffset());
+        out.writeBoolean(f.walkAfter() != null);
+        if (f.walkAfter() != null) {
+          out.writeLong(f.walkAfter().sortKey());
+          out.writeUTF(f.walkAfter().sessionId());
+        }
+      } else {
+        Cursor.Delta d = (Cursor.Delta) cursor;
+        out.writeByte(DELTA);
+        out.writeLong(d.after().version());
+        out.writeBoolean(d.after().sessionId() != null);
+        if (d.after().sessionId() != null) out.writeUTF(d.after().sessionId());
+      }
+      out.flush();
+      byte[] body = bytes.toByteArray();
+      byte[] mac = mac(accountId, body);
+      byte[] all = Arrays.copyOf(body, body.length + MAC_BYTES);
+      System.arraycopy(mac, 0, all, body.length, MAC_BYTES);
+      return Base64.getUrlEncoder().withoutPadding().encodeToString(all);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public Cursor decode(String accountId, String text) throws InvalidCursorException {
+    byte[] all;
+    try {
+      all = Base64.getUrlDecoder().decode(text);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidCursorException("cursor is not a cursor this server issued");
+    }
+    if (all.length <= MAC_BYTES) throw new InvalidCursorException("cursor is not a cursor this server issued");
+    byte[] body = Arrays.copyOf(all, all.length - MAC_BYTES);
+    byte[] given = Arrays.copyOfRange(all, all.length - MAC_BYTES, all.length);
+    if (!MessageDigest.isEqual(given, Arrays.copyOf(mac(accountId, body), MAC_BYTES))) {
+      throw new InvalidCursorException("cursor was not issued for this account or was altered");
+    }
+    try {
+      DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(body));
+      if (in.readByte() != FORMAT) throw new InvalidCursorException("cursor format is not supported");
+      int view = in.readInt();
+      long groupsVersion = in.readLong();
+      byte type = in.readByte();
+      if (type == FIRST) {
+        long snapshot = in.readLong();
+        int pinned = in.readInt();
+        SortEntry after = in.readBoolean() ? new SortEntry(in.readLong(), in.readUTF()) : null;
+        return new Cursor.First(view, groupsVersion, snapshot, pinned, after);
+      } else if (type == DELTA) {
+        long version = in.readLong();
+        String id = in.readBoolean() ? in.readUTF() : null;
+        return new Cursor.Delta(view, groupsVersion, new VersionKey(version, id));
+      }
+      throw new InvalidCursorException("cursor format is not supported");
+    } catch (IOException e) {
+      throw new InvalidCursorException("cursor is not a cursor this server issued");
+    }
+  }
+
+  private byte[] mac(String accountId, byte[] body) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(key);
+      mac.update(accountId.getBytes(StandardCharsets.UTF_8));
+      mac.update((byte) 0);
+      mac.update(body);
+      return mac.doFinal();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,108 @@
+package imsync.core;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One conversation of the account, immutable: every change makes a new value, so a reply can hand it
+ * out without copying. {@code mentions} holds the seqs above {@code readSeq} that mention the account.
+ */
+public record Session(
+    String sessionId,
+    String kind,
+    String title,
+    LastMessage lastMessage,
+    long readSeq,
+    List<Long> mentions,
+    boolean markedUnread,
+    long mutedUntil,
+    Draft draft,
+    String box,
+    List<String> groups,
+    long createdTs,
+    long version) {
+
+  public Session {
+    mentions = List.copyOf(mentions);
+    groups = List.copyOf(groups);
+  }
+
+  public static Session create(String sessionId, String kind, String title, long createdTs, long readSeq) {
+    return new Session(sessionId, kind, title, null, readSeq, List.of(), false, 0, null, Box.INBOX, List.of(), createdTs, 0);
+  }
+
+  public long lastSeq() {
+    return lastMessage == null ? 0 : lastMessage.seq();
+  }
+
+  public long unreadCount() {
+    return Math.max(0, lastSeq() - readSeq);
+  }
+
+  public int mentionCount() {
+    return mentions.size();
+  }
+
+  /** Counts toward a group's unread_sessions. */
+  public boolean isUnread() {
+    return unreadCount() > 0 || markedUnread;
+  }
+
+  public long sortKey() {
+    long key = createdTs;
+    if (lastMessage != null) key = Math.max(key, lastMessage.ts());
+    if (draft != null) key = Math.max(key, draft.ts());
+    return key;
+  }
+
+  public boolean inGroup(String groupId) {
+    return box.equals(groupId) || groups.contains(groupId);
+  }
+
+  /** box first, then custom groups. */
+  public List<String> memberships() {
+    List<String> all = new ArrayList<>(groups.size() + 1);
+    all.add(box);
+    all.addAll(groups);
+    return all;
+  }
+
+  public Session withVersion(long v) {
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, v);
+  }
+
+  public Session withKindTitle(String k, String t) {
+    return new Session(sessionId, k, t, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, version);
+  }
+
+  public Session withLastMessage(LastMessage m, List<Long> newMentions) {
+    return new Session(sessionId, kind, title, m, readSeq, newMentions, markedUnread, mutedUntil, draft, box, groups, createdTs, version);
+  }
+
+  /** Moves read_seq up (never down), dropping the mentions it covers; clears marked_unread. */
+  public Session readUpTo(long seq) {
+    long target = Math.max(readSeq, Math.min(seq, lastSeq()));
+    List<Long> kept = mentions.stream().filter(s -> s > target).toList();
+    return new Session(sessionId, kind, title, lastMessage, target, kept, false, mutedUntil, draft, box, groups, createdTs, version);
+  }
+
+  public Session withMarkedUnread(boolean m) {
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, m, mutedUntil, draft, box, groups, createdTs, version);
+  }
+
+  public Session withMutedUntil(long until) {
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, until, draft, box, groups, createdTs, version);
+  }
+
+  public Session withDraft(Draft d) {
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, d, box, groups, createdTs, version);
+  }
+
+  public Session withBox(String b) {
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, b, groups, createdTs, version);
+  }
+
+  public Session withGroups(List<String> sortedGroups) {
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, sortedGroups, createdTs, version);
+  }
+}

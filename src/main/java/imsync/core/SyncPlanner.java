@@ -1,0 +1,186 @@
+package imsync.core;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.Set;
+
+/**
+ * Computes one sync batch from an account's state and a cursor. Plain Java; reads the state, never
+ * changes it.
+ *
+ * <p>A first sync sends the view's pinned sessions, then walks the view's mapping lists in recency order
+ * (a k-way merge of the groups' trees), then continues into the version index from the version at which
+ * it started, so anything that changed while it was paging arrives before {@code has_more} turns false.
+ * A delta reads the tail of the version index after the cursor: O(k log n) for k changes, whatever the
+ * size of the account.
+ */
+public final class SyncPlanner {
+
+  private SyncPlanner() {}
+
+  public static SyncResult plan(AccountState st, View view, Cursor cursor, int limit) {
+    if (limit < 1) throw new IllegalArgumentException("limit must be at least 1");
+    boolean reset = cursor != null && !usable(st, view, cursor);
+    Cursor from = cursor == null || reset
+        ? new Cursor.First(view.hash(), -1, st.version(), 0, null)
+        : cursor;
+
+    List<Group> groups = new ArrayList<>();
+    List<String> removedGroups = new ArrayList<>();
+    collectGroups(st, view, from.groupsVersion(), groups, removedGroups);
+
+    Batch batch = new Batch(limit);
+    Cursor next;
+    if (from instanceof Cursor.First first) {
+      next = walkFirst(st, view, first, batch);
+    } else {
+      next = readDelta(st, view, (Cursor.Delta) from, batch);
+    }
+    boolean hasMore = !(next instanceof Cursor.Delta d && d.caughtUp());
+    return new SyncResult(next, hasMore, reset, st.version(), groups, removedGroups, batch.sessions, batch.removed);
+  }
+
+  /** A cursor from another view, from before the tombstone horizon, or from a newer history resets. */
+  private static boolean usable(AccountState st, View view, Cursor c) {
+    if (c.viewHash() != view.hash()) return false;
+    if (c.groupsVersion() > st.version() || (c.groupsVersion() >= 0 && c.groupsVersion() < st.prunedThrough())) return false;
+    long base = c instanceof Cursor.First f ? f.snapshotVersion() : ((Cursor.Delta) c).after().version();
+    return base <= st.version() && base >= st.prunedThrough();
+  }
+
+  private static void collectGroups(AccountState st, View view, long since, List<Group> out, List<String> removed) {
+    for (Group g : st.groupsInOrder()) {
+      if (g.version() > since && view.containsGroup(g.groupId())) out.add(g);
+    }
+    if (since < 0) return; // a fresh client holds no groups to remove
+    for (GroupTombstone t : st.removedGroups()) {
+      if (t.version() > since && view.containsGroup(t.groupId())) removed.add(t.groupId());
+    }
+  }
+
+  private static Cursor walkFirst(AccountState st, View view, Cursor.First c, Batch batch) {
+    int pinnedOffset = c.pinnedOffset();
+    if (pinnedOffset != Cursor.PINNED_DONE) {
+      List<String> pinned = pinnedOfView(st, view);
+      for (; pinnedOffset < pinned.size(); pinnedOffset++) {
+        if (batch.full()) {
+          return new Cursor.First(c.viewHash(), st.version(), c.snapshotVersion(), pinnedOffset, null);
+        }
+        Session s = st.session(pinned.get(pinnedOffset));
+        if (s != null) batch.add(s);
+      }
+    }
+    SortEntry position = c.walkAfter();
+    Iterator<SortEntry> walk = mergedWalk(st, view, position);
+    while (walk.hasNext()) {
+      if (batch.full()) {
+        return new Cursor.First(c.viewHash(), st.version(), c.snapshotVersion(), Cursor.PINNED_DONE, position);
+      }
+      position = walk.next();
+      if (!batch.has(position.sessionId())) batch.add(st.session(position.sessionId()));
+    }
+    return readDelta(st, view, new Cursor.Delta(c.viewHash(), st.version(), VersionKey.endOf(c.snapshotVersion())), batch);
+  }
+
+  private static Cursor readDelta(AccountState st, View view, Cursor.Delta c, Batch batch) {
+    VersionKey position = c.after();
+    for (VersionKey key : st.changesAfter(position)) {
+      if (batch.has(key.sessionId())) { // already sent in this batch with its current value
+        position = key;
+        continue;
+      }
+      if (batch.full()) {
+        return new Cursor.Delta(c.viewHash(), st.version(), position);
+      }
+      Session s = st.session(key.sessionId());
+      if (s != null && view.contains(s)) batch.add(s);
+      else batch.remove(key.sessionId()); // deleted, or changed and (now) outside the view
+      position = key;
+    }
+    return new Cursor.Delta(c.viewHash(), st.version(), VersionKey.endOf(st.version()));
+  }
+
+  /** Pinned ids of the view's groups, in group order then pinned order, each once. */
+  static List<String> pinnedOfView(AccountState st, View view) {
+    Set<String> ids = new LinkedHashSet<>();
+    for (Group g : st.groupsInOrder()) {
+      if (view.containsGroup(g.groupId())) ids.addAll(g.pinned());
+    }
+    return new ArrayList<>(ids);
+  }
+
+  /** Members of the view's groups in recency order after {@code after}; a session in several groups once. */
+  private static Iterator<SortEntry> mergedWalk(AccountState st, View view, SortEntry after) {
+    PriorityQueue<Head> heads = new PriorityQueue<>();
+    for (String gid : view.memberGroups()) {
+      MappingList list = st.mappingList(gid);
+      if (list == null) continue;
+      Iterator<SortEntry> it = list.after(after).iterator();
+      if (it.hasNext()) heads.add(new Head(it.next(), it));
+    }
+    return new Iterator<>() {
+      private SortEntry last;
+
+      @Override
+      public boolean hasNext() {
+        skipRepeats();
+        return !heads.isEmpty();
+      }
+
+      @Override
+      public SortEntry next() {
+        skipRepeats();
+        Head h = heads.poll();
+        last = h.entry;
+        if (h.rest.hasNext()) heads.add(new Head(h.rest.next(), h.rest));
+        return last;
+      }
+
+      private void skipRepeats() {
+        while (!heads.isEmpty() && heads.peek().entry.equals(last)) {
+          Head h = heads.poll();
+          if (h.rest.hasNext()) heads.add(new Head(h.rest.next(), h.rest));
+        }
+      }
+    };
+  }
+
+  private record Head(SortEntry entry, Iterator<SortEntry> rest) implements Comparable<Head> {
+    @Override
+    public int compareTo(Head o) {
+      return entry.compareTo(o.entry);
+    }
+  }
+
+  /** Collects one response's sessions; {@code limit} bounds sessions + removed. */
+  private static final class Batch {
+    final int limit;
+    final List<Session> sessions = new ArrayList<>();
+    final List<String> removed = new ArrayList<>();
+    final Set<String> ids = new HashSet<>();
+
+    Batch(int limit) {
+      this.limit = limit;
+    }
+
+    boolean full() {
+      return sessions.size() + removed.size() >= limit;
+    }
+
+    boolean has(String id) {
+      return ids.contains(id);
+    }
+
+    void add(Session s) {
+      if (ids.add(s.sessionId())) sessions.add(s);
+    }
+
+    void remove(String id) {
+      if (ids.add(id)) removed.add(id);
+    }
+  }
+}

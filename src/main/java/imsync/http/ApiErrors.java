@@ -1,0 +1,55 @@
+package imsync.http;
+
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpEntities;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.StatusCode;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.model.headers.RetryAfter;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import imsync.core.ErrorCode;
+
+/** Builds every error response: {@code {"error": {"code", "message"}}}, with Retry-After where the contract wants it. */
+public final class ApiErrors {
+  private ApiErrors() {}
+
+  public static HttpResponse response(StatusCode status, String code, String message) {
+    ObjectNode body = JsonNodeFactory.instance.objectNode();
+    ObjectNode err = body.putObject("error");
+    err.put("code", code);
+    err.put("message", message);
+    HttpResponse r = HttpResponse.create().withStatus(status)
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));
+    return r;
+  }
+
+  public static HttpResponse unavailable(String message, int retryAfterSeconds) {
+    return response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", message).addHeader(RetryAfter.create((long) retryAfterSeconds));
+  }
+
+  public static HttpResponse of(ApiException e) {
+    return response(e.status, e.code, e.getMessage());
+  }
+
+  public static HttpResponse of(ErrorCode code, String message) {
+    StatusCode status = switch (code) {
+      case INVALID_REQUEST, INVALID_CURSOR -> StatusCodes.BAD_REQUEST;
+      case NOT_FOUND -> StatusCodes.NOT_FOUND;
+      case CONFLICT, LIMIT_EXCEEDED -> StatusCodes.CONFLICT;
+    };
+    return response(status, code.wire, message);
+  }
+
+  public static HttpResponse unauthorized(String message) {
+    return response(StatusCodes.UNAUTHORIZED, "unauthorized", message);
+  }
+
+  public static HttpResponse forbidden(String message) {
+    return response(StatusCodes.FORBIDDEN, "forbidden", message);
+  }
+
+  public static HttpResponse notFound(String message) {
+    return response(StatusCodes.NOT_FOUND, "not_found", message);
+  }
+}

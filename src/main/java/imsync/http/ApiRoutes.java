@@ -1,0 +1,62 @@
+package imsync.http;
+
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.server.ExceptionHandler;
+import akka.http.javadsl.server.MalformedRequestContentRejection;
+import akka.http.javadsl.server.MethodRejection;
+import akka.http.javadsl.server.Rejection;
+import akka.http.javadsl.server.RejectionHandler;
+import akka.http.javadsl.server.Route;
+import akka.http.scaladsl.model.EntityStreamSizeException;
+import imsync.Settings;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The whole public API: every route class, plus the handlers that turn whatever goes wrong into the
+ * contract's error shape. Nothing leaves as a 500: an unexpected exception is logged and answered 503.
+ */
+public final class ApiRoutes extends HttpSupport {
+  private static final Logger log = LoggerFactory.getLogger(ApiRoutes.class);
+
+  private final Route routes;
+
+  public ApiRoutes(Auth auth, Accounts accounts, Settings settings) {
+    super(auth, accounts, settings);
+    this.routes = concat(
+        new SyncRoutes(auth, accounts, settings).route(),
+        new IngestRoutes(auth, accounts, settings).route(),
+        new SessionRoutes(auth, accounts, settings).route(),
+        new GroupRoutes(auth, accounts, settings).route());
+  }
+
+  public Route route() {
+    return withRequestTimeoutResponse(req -> unavailable(), () ->
+        handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> routes)));
+  }
+
+  private ExceptionHandler exceptions() {
+    return ExceptionHandler.newBuilder()
+        .match(ApiException.class, e -> complete(ApiErrors.of(e)))
+        .match(EntityStreamSizeException.class, e -> complete(payloadTooLarge()))
+        .matchAny(e -> {
+          if (isTooLarge(e)) return complete(payloadTooLarge());
+          log.error("unexpected failure while handling a request", e);
+          return complete(unavailable());
+        })
+        .build();
+  }
+
+  private RejectionHandler rejections() {
+    return RejectionHandler.newBuilder()
+        .handleAll(MethodRejection.class, rs -> extractRequest(req ->
+            complete(ApiErrors.notFound("no route for " + req.method().value() + " " + req.getUri().path()))))
+        .handle(MalformedRequestContentRejection.class, r -> complete(isTooLarge(r.getCause())
+            ? payloadTooLarge()
+            : ApiErrors.response(StatusCodes.BAD_REQUEST, "invalid_json", r.message())))
+        .handle(Rejection.class, r -> complete(ApiErrors.response(StatusCodes.BAD_REQUEST, "invalid_request", r.toString())))
+        .handleNotFound(extractRequest(req ->
+            complete(ApiErrors.notFound("no route for " + req.method().value() + " " + req.getUri().path()))))
+        .build();
+  }
+}

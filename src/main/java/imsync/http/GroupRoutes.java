@@ -1,0 +1,155 @@
+package imsync.http;
+
+import akka.http.javadsl.server.PathMatchers;
+import akka.http.javadsl.server.Route;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import imsync.Settings;
+import imsync.account.AccountEntity;
+import imsync.core.EntriesPage;
+import imsync.core.Group;
+import imsync.core.SortEntry;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+
+/** Groups, their members and pins, and paging a group's mapping list (device scope). */
+public final class GroupRoutes extends HttpSupport {
+
+  public GroupRoutes(Auth auth, Accounts accounts, Settings settings) {
+    super(auth, accounts, settings);
+  }
+
+  public Route route() {
+    return pathPrefix(PathMatchers.segment("v1").slash("groups"), () -> concat(
+        pathEnd(() -> authenticated(Auth.Scope.DEVICE, p -> concat(
+            get(() -> askAccount(p.accountId(), AccountEntity.GetGroups::new, reply -> {
+              var g = (AccountEntity.GroupsReply) reply;
+              ObjectNode n = JsonViews.object();
+              var arr = n.putArray("groups");
+              for (Group group : g.groups()) arr.add(JsonViews.group(group));
+              n.put("version", g.version());
+              return n;
+            })),
+            post(() -> jsonBody(false, body -> {
+              String gid = Json.optionalString(body, "group_id");
+              if (gid != null) {
+                Json.id(gid, Json.CUSTOM_GROUP_ID, "group_id");
+                if (imsync.core.Box.isBox(gid)) throw ApiException.invalid("group_id \"" + gid + "\" is reserved");
+              }
+              String name = groupName(Json.requireString(body, "name"));
+              return askAccount(p.accountId(), r -> new AccountEntity.CreateGroup(gid, name, r), GroupRoutes::group);
+            }))))),
+        pathPrefix(PathMatchers.segment(), rawGid -> authenticated(Auth.Scope.DEVICE, p -> {
+          String gid = groupId(rawGid, "group_id");
+          String account = p.accountId();
+          return concat(
+              pathEnd(() -> concat(
+                  patch(() -> jsonBody(false, body -> {
+                    String name = Json.present(body, "name") ? groupName(Json.requireString(body, "name")) : null;
+                    Long position = Json.optionalLong(body, "position", 2, Integer.MAX_VALUE);
+                    Integer pos = position == null ? null : position.intValue();
+                    return askAccount(account, r -> new AccountEntity.PatchGroup(gid, name, pos, r), GroupRoutes::group);
+                  })),
+                  delete(() -> askAccount(account, r -> new AccountEntity.DeleteGroup(gid, r), reply -> {
+                    var rm = (AccountEntity.GroupRemovedReply) reply;
+                    ObjectNode n = JsonViews.object();
+                    n.put("removed_group", rm.groupId());
+                    n.put("version", rm.version());
+                    return n;
+                  })))),
+              path("entries", () -> get(() -> parameterOptional("limit", limitText -> parameterOptional("after", afterText -> {
+                int limit = parseLimit(limitText);
+                EntriesPage.Position after = afterText.map(GroupRoutes::decodePosition).orElse(null);
+                return askAccount(account, r -> new AccountEntity.GetEntries(gid, after, limit, r), GroupRoutes::entries);
+              })))),
+              path(PathMatchers.segment("sessions").slash(PathMatchers.segment()), rawSid -> {
+                String sid = sessionId(rawSid);
+                return concat(
+                    put(() -> askAccount(account, r -> new AccountEntity.AddMember(gid, sid, r), GroupRoutes::member)),
+                    delete(() -> askAccount(account, r -> new AccountEntity.RemoveMember(gid, sid, r), GroupRoutes::member)));
+              }),
+              path("pinned", () -> put(() -> jsonBody(false, body -> {
+                if (!Json.present(body, "sessions")) throw ApiException.invalid("sessions is required");
+                List<String> ids = Json.stringList(body.get("sessions"), "sessions", 0, 1000);
+                for (String id : ids) Json.id(id, Json.SESSION_ID, "sessions");
+                return askAccount(account, r -> new AccountEntity.SetPinned(gid, ids, r), GroupRoutes::group);
+              }))));
+        }))));
+  }
+
+  private static String groupName(String raw) {
+    String name = raw.trim();
+    if (name.isEmpty()) throw ApiException.invalid("name must not be empty");
+    return Json.maxLength(name, 64, "name");
+  }
+
+  private static int parseLimit(Optional<String> text) {
+    if (text.isEmpty()) return 50;
+    try {
+      int n = Integer.parseInt(text.get());
+      if (n >= 1 && n <= 1000) return n;
+    } catch (NumberFormatException ignored) {
+      // falls through to the error
+    }
+    throw ApiException.invalid("limit must be an integer between 1 and 1000");
+  }
+
+  /** Entry-page tokens: {@code p<index>} inside the pinned ids, {@code t<sort_key>:<session_id>} after them. */
+  static String encodePosition(EntriesPage.Position pos) {
+    String raw = pos.inPinned() ? "p" + pos.pinnedIndex() : "t" + pos.after().sortKey() + ":" + pos.after().sessionId();
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
+  }
+
+  static EntriesPage.Position decodePosition(String token) {
+    try {
+      String raw = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+      if (raw.startsWith("p")) {
+        int index = Integer.parseInt(raw.substring(1));
+        if (index >= 0) return EntriesPage.Position.pinned(index);
+      } else if (raw.startsWith("t")) {
+        int colon = raw.indexOf(':');
+        long key = Long.parseLong(raw.substring(1, colon));
+        String sid = raw.substring(colon + 1);
+        if (Json.SESSION_ID.matcher(sid).matches()) return EntriesPage.Position.tail(new SortEntry(key, sid));
+      }
+    } catch (RuntimeException ignored) {
+      // falls through to the error
+    }
+    throw ApiException.invalid("after is not a token this server issued");
+  }
+
+  static JsonNode group(AccountEntity.Reply reply) {
+    var g = (AccountEntity.GroupReply) reply;
+    ObjectNode n = JsonViews.object();
+    n.set("group", JsonViews.group(g.group()));
+    n.put("version", g.version());
+    return n;
+  }
+
+  static JsonNode member(AccountEntity.Reply reply) {
+    var m = (AccountEntity.MemberReply) reply;
+    ObjectNode n = JsonViews.object();
+    n.set("session", JsonViews.session(m.session()));
+    n.set("group", JsonViews.group(m.group()));
+    n.put("version", m.version());
+    return n;
+  }
+
+  static JsonNode entries(AccountEntity.Reply reply) {
+    var e = (AccountEntity.EntriesReply) reply;
+    ObjectNode n = JsonViews.object();
+    var arr = n.putArray("entries");
+    for (EntriesPage.Entry entry : e.entries()) {
+      ObjectNode o = arr.addObject();
+      o.put("session_id", entry.sessionId());
+      o.put("sort_key", entry.sortKey());
+      o.put("pinned", entry.pinned());
+    }
+    if (e.next() == null) n.putNull("next");
+    else n.put("next", encodePosition(e.next()));
+    n.put("version", e.version());
+    return n;
+  }
+}

@@ -1,0 +1,133 @@
+package imsync.http;
+
+import akka.actor.typed.ActorRef;
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpEntities;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.server.AllDirectives;
+import akka.http.javadsl.server.Route;
+import akka.http.scaladsl.model.EntityStreamSizeException;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import imsync.Settings;
+import imsync.account.AccountEntity;
+import imsync.core.Box;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What every route class shares: bearer-token auth, strict JSON bodies, asking an account and mapping its
+ * reply (or a timeout, or storage trouble) to the contract's responses.
+ */
+public abstract class HttpSupport extends AllDirectives {
+  private static final Logger log = LoggerFactory.getLogger(HttpSupport.class);
+
+  protected final Auth auth;
+  protected final Accounts accounts;
+  protected final Settings settings;
+
+  protected HttpSupport(Auth auth, Accounts accounts, Settings settings) {
+    this.auth = auth;
+    this.accounts = accounts;
+    this.settings = settings;
+  }
+
+  /** Checks the bearer token (or {@code fallbackToken}, for the stream) and its scope. */
+  protected Route authenticated(Auth.Scope needed, Optional<String> fallbackToken, Function<Auth.Principal, Route> inner) {
+    return optionalHeaderValueByName("Authorization", header -> {
+      String token = null;
+      if (header.isPresent()) {
+        String h = header.get().trim();
+        if (h.regionMatches(true, 0, "Bearer ", 0, 7)) token = h.substring(7).trim();
+        else return complete(ApiErrors.unauthorized("Authorization must be \"Bearer <token>\""));
+      } else if (fallbackToken.isPresent()) {
+        token = fallbackToken.get();
+      }
+      if (token == null || token.isEmpty()) return complete(ApiErrors.unauthorized("a bearer token is required"));
+      Auth.Principal p;
+      try {
+        p = auth.verify(token);
+      } catch (Auth.Unauthorized e) {
+        return complete(ApiErrors.unauthorized(e.getMessage()));
+      }
+      if (p.scope() != needed) {
+        return complete(ApiErrors.forbidden("this call needs a " + needed.name().toLowerCase() + " token"));
+      }
+      return inner.apply(p);
+    });
+  }
+
+  protected Route authenticated(Auth.Scope needed, Function<Auth.Principal, Route> inner) {
+    return authenticated(needed, Optional.empty(), inner);
+  }
+
+  /** Reads the whole body (at most the configured size: else 413) and parses it as a JSON object. */
+  protected Route jsonBody(boolean emptyIsObject, Function<JsonNode, Route> inner) {
+    return extractMaterializer(mat -> extractRequestEntity(entity ->
+        onComplete(entity.toStrict(settings.askTimeout().toMillis(), settings.maxBodyBytes(), mat), strict -> {
+          if (strict.isFailure()) {
+            if (isTooLarge(strict.failed().get())) return complete(payloadTooLarge());
+            return complete(ApiErrors.response(StatusCodes.BAD_REQUEST, "invalid_request", "request body could not be read"));
+          }
+          String text = strict.get().getData().decodeString(StandardCharsets.UTF_8);
+          return inner.apply(Json.object(text, emptyIsObject));
+        })));
+  }
+
+  static boolean isTooLarge(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof EntityStreamSizeException) return true;
+    }
+    return false;
+  }
+
+  static HttpResponse payloadTooLarge() {
+    return ApiErrors.response(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large", "request body is larger than 1 MiB");
+  }
+
+  /** Asks the account and maps the reply; a timeout or failure is 503 with Retry-After, never a 500. */
+  protected Route askAccount(String accountId, Function<ActorRef<AccountEntity.Reply>, AccountEntity.Command> command,
+                             Function<AccountEntity.Reply, JsonNode> onReply) {
+    return completeWithFuture(toResponse(accounts.ask(accountId, command), onReply));
+  }
+
+  protected CompletionStage<HttpResponse> toResponse(CompletionStage<AccountEntity.Reply> reply,
+                                                     Function<AccountEntity.Reply, JsonNode> onReply) {
+    return reply.handle((r, failure) -> {
+      if (failure != null) {
+        log.warn("account did not answer: {}", failure.toString());
+        return unavailable();
+      }
+      if (r instanceof AccountEntity.Rejected rej) return ApiErrors.of(rej.code(), rej.message());
+      return ok(onReply.apply(r));
+    });
+  }
+
+  protected HttpResponse unavailable() {
+    return ApiErrors.unavailable("the account is not reachable right now; retry", settings.retryAfterSeconds());
+  }
+
+  public static HttpResponse ok(JsonNode body) {
+    try {
+      return HttpResponse.create().withStatus(StatusCodes.OK)
+          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, Json.MAPPER.writeValueAsBytes(body)));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A group id in a path or body: a system id or a custom one. */
+  protected static String groupId(String value, String field) {
+    if (Box.isBox(value)) return value;
+    return Json.id(value, Json.CUSTOM_GROUP_ID, field);
+  }
+
+  protected static String sessionId(String value) {
+    return Json.id(value, Json.SESSION_ID, "session_id");
+  }
+}
