@@ -19,12 +19,7 @@ public sealed interface Cursor {
   record First(int viewHash, long groupsVersion, long snapshotVersion, int pinnedOffset, SortEntry walkAfter) implements Cursor {}
 
   /** Reading the version index after {@code after}. Caught up: {@code after = VersionKey.endOf(version)}. */
-  record Delta(int viewHash, long groupsVersion, VersionKey after) implements Cursor {
-    /** The version a caught-up client holds (the response's {@code version}). */
-    public boolean caughtUp() {
-      return after.sessionId() == null;
-    }
-  }
+  record Delta(int viewHash, long groupsVersion, VersionKey after) implements Cursor {}
 
   int PINNED_DONE = Integer.MAX_VALUE;
 }

@@ -42,20 +42,20 @@ public final class CursorCodec {
       DataOutputStream out = new DataOutputStream(bytes);
       out.writeByte(FORMAT);
       out.writeInt(cursor.viewHash());
-      out.writeLong(cursor.groupsVersion());
+      writeVar(out, cursor.groupsVersion());
       if (cursor instanceof Cursor.First f) {
         out.writeByte(FIRST);
-        out.writeLong(f.snapshotVersion());
-        out.writeInt(f.pinnedOffset());
+        writeVar(out, f.snapshotVersion());
+        writeVar(out, f.pinnedOffset());
         out.writeBoolean(f.walkAfter() != null);
         if (f.walkAfter() != null) {
-          out.writeLong(f.walkAfter().sortKey());
+          writeVar(out, f.walkAfter().sortKey());
           out.writeUTF(f.walkAfter().sessionId());
         }
       } else {
         Cursor.Delta d = (Cursor.Delta) cursor;
         out.writeByte(DELTA);
-        out.writeLong(d.after().version());
+        writeVar(out, d.after().version());
         out.writeBoolean(d.after().sessionId() != null);
         if (d.after().sessionId() != null) out.writeUTF(d.after().sessionId());
       }
@@ -87,15 +87,15 @@ public final class CursorCodec {
       DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(body));
       if (in.readByte() != FORMAT) throw new InvalidCursorException("cursor format is not supported");
       int view = in.readInt();
-      long groupsVersion = in.readLong();
+      long groupsVersion = readVar(in);
       byte type = in.readByte();
       if (type == FIRST) {
-        long snapshot = in.readLong();
-        int pinned = in.readInt();
-        SortEntry after = in.readBoolean() ? new SortEntry(in.readLong(), in.readUTF()) : null;
+        long snapshot = readVar(in);
+        int pinned = (int) readVar(in);
+        SortEntry after = in.readBoolean() ? new SortEntry(readVar(in), in.readUTF()) : null;
         return new Cursor.First(view, groupsVersion, snapshot, pinned, after);
       } else if (type == DELTA) {
-        long version = in.readLong();
+        long version = readVar(in);
         String id = in.readBoolean() ? in.readUTF() : null;
         return new Cursor.Delta(view, groupsVersion, new VersionKey(version, id));
       }
@@ -103,6 +103,26 @@ public final class CursorCodec {
     } catch (IOException e) {
       throw new InvalidCursorException("cursor is not a cursor this server issued");
     }
+  }
+
+  /** Zig-zag varint: small numbers (most versions, -1) take one or two bytes. */
+  private static void writeVar(DataOutputStream out, long value) throws IOException {
+    long v = (value << 1) ^ (value >> 63);
+    while ((v & ~0x7FL) != 0) {
+      out.writeByte((int) ((v & 0x7F) | 0x80));
+      v >>>= 7;
+    }
+    out.writeByte((int) v);
+  }
+
+  private static long readVar(DataInputStream in) throws IOException {
+    long v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      int b = in.readUnsignedByte();
+      v |= (long) (b & 0x7F) << shift;
+      if ((b & 0x80) == 0) return (v >>> 1) ^ -(v & 1);
+    }
+    throw new IOException("varint too long");
   }
 
   private byte[] mac(String accountId, byte[] body) {

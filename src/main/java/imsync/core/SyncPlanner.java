@@ -40,7 +40,7 @@ public final class SyncPlanner {
     } else {
       next = readDelta(st, view, (Cursor.Delta) from, batch);
     }
-    boolean hasMore = !(next instanceof Cursor.Delta d && d.caughtUp());
+    boolean hasMore = !(next instanceof Cursor.Delta d && d.after().equals(VersionKey.endOf(st.version())));
     return new SyncResult(next, hasMore, reset, st.version(), groups, removedGroups, batch.sessions, batch.removed);
   }
 

@@ -1,0 +1,211 @@
+package imsync.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+
+/**
+ * Random operation sequences against the sync rules of the contract: a client that follows the
+ * convergence recipe ends up with exactly the server's sessions and groups of its view, no response
+ * repeats a session, deltas carry only what changed, limits hold, and the incremental indexes (aggregates,
+ * mapping lists) agree with a naive recomputation from the session list.
+ */
+class SyncConvergenceProperties {
+  private static final CursorCodec CODEC = new CursorCodec("test-secret".getBytes());
+
+  @Property(tries = 200)
+  void clientConvergesWhileServerChangesDuringPaging(@ForAll long seed, @ForAll @IntRange(min = 1, max = 12) int limit,
+                                                      @ForAll boolean filtered) {
+    Random rnd = new Random(seed);
+    StateFixture f = new StateFixture(new Limits(4, 3, 5_000, 3));
+    RandomOps ops = new RandomOps(f, rnd);
+    for (int i = 0; i < 40; i++) ops.step();
+    View view = filtered ? new View(pickView(f, rnd)) : View.ALL;
+    Client client = new Client();
+    for (int round = 0; round < 6; round++) {
+      client.syncToEnd(f.state, view, limit, () -> {
+        if (rnd.nextInt(3) == 0) ops.step();
+      });
+      client.assertHolds(f.state, view);
+      checkIndexes(f.state);
+      for (int i = rnd.nextInt(15); i > 0; i--) ops.step();
+      // the view's groups may be gone now: such a view is answered 404 by the entity, so start over
+      if (!view.isAll() && view.groupIds().stream().anyMatch(g -> f.state.group(g) == null)) {
+        view = new View(pickView(f, rnd));
+        client = new Client();
+      }
+    }
+  }
+
+  @Property(tries = 60)
+  void deltaCarriesOnlyWhatChangedAndRepeatsIdentically(@ForAll long seed) {
+    Random rnd = new Random(seed);
+    StateFixture f = new StateFixture(new Limits(4, 3, 5_000, 3));
+    RandomOps ops = new RandomOps(f, rnd);
+    for (int i = 0; i < 30; i++) ops.step();
+    Client client = new Client();
+    client.syncToEnd(f.state, View.ALL, 1000, () -> {});
+    long caughtUp = client.version;
+    for (int i = rnd.nextInt(8); i > 0; i--) ops.step();
+    SyncResult a = SyncPlanner.plan(f.state, View.ALL, client.cursor, 1000);
+    SyncResult b = SyncPlanner.plan(f.state, View.ALL, client.cursor, 1000);
+    assertEquals(a, b, "same cursor, no change: same content");
+    assertFalse(a.reset());
+    for (Session s : a.sessions()) assertTrue(s.version() > caughtUp, "only changed sessions");
+    for (Group g : a.groups()) assertTrue(g.version() > caughtUp, "only changed groups");
+    Set<String> changed = new HashSet<>();
+    for (VersionKey k : f.state.changesAfter(VersionKey.endOf(caughtUp))) changed.add(k.sessionId());
+    Set<String> delivered = new HashSet<>(a.removedSessions());
+    a.sessions().forEach(s -> delivered.add(s.sessionId()));
+    assertEquals(changed, delivered, "every change since the cursor");
+  }
+
+  private static List<String> pickView(StateFixture f, Random rnd) {
+    List<String> all = f.state.groupsInOrder().stream().map(Group::groupId).collect(Collectors.toList());
+    List<String> view = new ArrayList<>();
+    for (String g : all) if (rnd.nextInt(3) == 0) view.add(g);
+    if (view.isEmpty()) view.add(all.get(rnd.nextInt(all.size())));
+    return view;
+  }
+
+  /** Aggregates and mapping-list orders kept incrementally equal a recomputation from scratch. */
+  static void checkIndexes(AccountState st) {
+    List<Session> all = new ArrayList<>();
+    for (VersionKey k : st.changesAfter(new VersionKey(-1, ""))) {
+      Session s = st.session(k.sessionId());
+      if (s != null) all.add(s);
+      assertEquals(s != null ? s.version() : st.tombstone(k.sessionId()).version(), k.version());
+    }
+    for (Group g : st.groupsInOrder()) {
+      List<Session> members = all.stream().filter(s -> s.inGroup(g.groupId()))
+          .sorted(Comparator.comparingLong(Session::sortKey).reversed().thenComparing(Session::sessionId)).toList();
+      assertEquals(members.size(), g.sessionCount(), "session_count of " + g.groupId());
+      assertEquals(members.stream().filter(Session::isUnread).count(), g.unreadSessions(), "unread_sessions of " + g.groupId());
+      assertEquals(members.stream().mapToLong(Session::unreadCount).sum(), g.unreadMessages(), "unread_messages of " + g.groupId());
+      List<String> order = new ArrayList<>();
+      st.mappingList(g.groupId()).after(null).forEach(e -> order.add(e.sessionId()));
+      assertEquals(members.stream().map(Session::sessionId).toList(), order, "mapping list of " + g.groupId());
+      for (String p : g.pinned()) assertTrue(st.session(p).inGroup(g.groupId()), "pinned are members");
+    }
+  }
+
+  /** A client that follows the contract's recipe, checking every response on the way. */
+  static final class Client {
+    final Map<String, Session> sessions = new HashMap<>();
+    final Map<String, Group> groups = new HashMap<>();
+    Cursor cursor;
+    long version;
+
+    void syncToEnd(AccountState st, View view, int limit, Runnable betweenPages) {
+      for (int page = 0; page < 10_000; page++) {
+        SyncResult r = SyncPlanner.plan(st, view, cursor, limit);
+        check(r, limit, view);
+        if (r.reset()) {
+          sessions.clear();
+          groups.clear();
+        }
+        r.groups().forEach(g -> groups.put(g.groupId(), g));
+        r.removedGroups().forEach(groups::remove);
+        r.sessions().forEach(s -> sessions.put(s.sessionId(), s));
+        r.removedSessions().forEach(sessions::remove);
+        String wire = CODEC.encode(StateFixture.ME, r.cursor());
+        try {
+          cursor = CODEC.decode(StateFixture.ME, wire);
+        } catch (CursorCodec.InvalidCursorException e) {
+          throw new AssertionError(e);
+        }
+        assertEquals(r.cursor(), cursor, "cursor survives encoding");
+        version = r.version();
+        if (!r.hasMore()) return;
+        betweenPages.run();
+      }
+      throw new AssertionError("sync never finished");
+    }
+
+    private static void check(SyncResult r, int limit, View view) {
+      assertTrue(r.sessions().size() + r.removedSessions().size() <= limit, "limit");
+      Set<String> ids = new HashSet<>();
+      for (Session s : r.sessions()) assertTrue(ids.add(s.sessionId()), "one batch, no repeats: " + s.sessionId());
+      for (String id : r.removedSessions()) assertTrue(ids.add(id), "one batch, no repeats: " + id);
+      for (Session s : r.sessions()) assertTrue(view.contains(s), "sessions are in the view");
+      for (Group g : r.groups()) assertTrue(view.containsGroup(g.groupId()), "groups of the view only");
+    }
+
+    void assertHolds(AccountState st, View view) {
+      assertEquals(st.version(), version);
+      Map<String, Session> expected = new HashMap<>();
+      for (VersionKey k : st.changesAfter(new VersionKey(-1, ""))) {
+        Session s = st.session(k.sessionId());
+        if (s != null && view.contains(s)) expected.put(s.sessionId(), s);
+      }
+      assertEquals(expected, sessions, "client holds exactly the server's sessions of its view");
+      Map<String, Group> expectedGroups = new HashMap<>();
+      for (Group g : st.groupsInOrder()) if (view.containsGroup(g.groupId())) expectedGroups.put(g.groupId(), g);
+      assertEquals(expectedGroups, groups, "client holds exactly the server's groups of its view");
+    }
+  }
+
+  /** Random but valid-looking operations, including ones the state must refuse or ignore. */
+  static final class RandomOps {
+    final StateFixture f;
+    final Random rnd;
+    final Map<String, Long> seqs = new HashMap<>();
+
+    RandomOps(StateFixture f, Random rnd) {
+      this.f = f;
+      this.rnd = rnd;
+    }
+
+    String sid() {
+      return "s" + rnd.nextInt(25);
+    }
+
+    String gid() {
+      int n = rnd.nextInt(7);
+      return n == 0 ? Box.INBOX : n == 1 ? Box.ARCHIVE : "g" + n;
+    }
+
+    void step() {
+      long now = f.tick();
+      String sid = sid();
+      switch (rnd.nextInt(16)) {
+        case 0, 1, 2, 3 -> {
+          long seq = seqs.merge(sid, (long) (rnd.nextInt(4) == 0 ? 0 : 1), Long::sum);
+          String sender = rnd.nextInt(4) == 0 ? StateFixture.ME : "bob";
+          List<String> mentions = rnd.nextInt(3) == 0 ? List.of(StateFixture.ME) : List.of();
+          f.ingest(new IngestItem.Message(sid, "group", "t" + rnd.nextInt(3), Math.max(1, seq), sender, "x", now - rnd.nextInt(5000), mentions));
+        }
+        case 4 -> f.ingest(new IngestItem.Update(sid, "channel", "u" + rnd.nextInt(3), now));
+        case 5 -> f.ingest(new IngestItem.Removed(sid, now));
+        case 6 -> f.run(f.state.decideRead(sid, rnd.nextInt(20), now));
+        case 7 -> f.run(f.state.decideMarkUnread(sid, now));
+        case 8 -> f.run(f.state.decideDraft(sid, rnd.nextBoolean() ? "" : "d" + rnd.nextInt(3), now));
+        case 9 -> f.run(f.state.decideBox(sid, rnd.nextBoolean() ? Box.INBOX : Box.ARCHIVE, now));
+        case 10 -> f.run(f.state.decideMute(sid, rnd.nextBoolean() ? 0 : now + 100_000, now));
+        case 11 -> f.run(f.state.decideCreateGroup(gid(), "G", now));
+        case 12 -> f.run(f.state.decideDeleteGroup(gid(), now));
+        case 13 -> f.run(f.state.decideAddMember(gid(), sid, now));
+        case 14 -> f.run(f.state.decideRemoveMember(gid(), sid, now));
+        default -> {
+          List<String> pins = new ArrayList<>();
+          for (int i = rnd.nextInt(4); i > 0; i--) pins.add(sid());
+          f.run(f.state.decideSetPinned(gid(), pins.stream().distinct().toList(), now));
+        }
+      }
+      if (rnd.nextInt(10) == 0) f.clock += 10_000; // lets tombstones age past retention
+    }
+  }
+}
