@@ -12,6 +12,7 @@ import imsync.account.AccountEntity;
 import imsync.http.Accounts;
 import imsync.http.ApiRoutes;
 import imsync.http.Auth;
+import imsync.http.RateLimiter;
 import java.util.concurrent.CompletionStage;
 
 /** Starts one imsync node: {@code Main} runs it; {@code Main token ...} prints a signed token for development. */
@@ -43,7 +44,8 @@ public final class Main {
     AccountEntity.init(system, settings);
     Auth auth = new Auth(settings.authSecret());
     Accounts accounts = new Accounts(system, settings.askTimeout());
-    return Server.start(system, new ApiRoutes(auth, accounts, settings).route(), settings.httpHost(), settings.httpPort());
+    return Server.start(system, new ApiRoutes(auth, accounts, settings,
+        new RateLimiter(settings.ratePerSecond(), settings.rateBurst(), 1_000_000)).route(), settings.httpHost(), settings.httpPort());
   }
 
   /** {@code token <device|service|operator> [account] [device] [ttl-seconds]} with the configured secret. */

@@ -17,7 +17,9 @@ public record Settings(
     int snapshotEvery,
     int snapshotsKept,
     boolean deleteEventsOnSnapshot,
-    long maxBodyBytes) {
+    long maxBodyBytes,
+    double ratePerSecond,
+    int rateBurst) {
 
   public static Settings from(Config root) {
     Config c = root.getConfig("imsync");
@@ -42,6 +44,8 @@ public record Settings(
         c.getInt("snapshot.every"),
         c.getInt("snapshot.keep"),
         c.getBoolean("snapshot.delete-events"),
-        c.getBytes("http.max-body"));
+        c.getBytes("http.max-body"),
+        c.getDouble("rate-limit.per-second"),
+        c.getInt("rate-limit.burst"));
   }
 }

@@ -21,13 +21,13 @@ public final class ApiRoutes extends HttpSupport {
 
   private final Route routes;
 
-  public ApiRoutes(Auth auth, Accounts accounts, Settings settings) {
-    super(auth, accounts, settings);
+  public ApiRoutes(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
+    super(auth, accounts, settings, limiter);
     this.routes = concat(
-        new SyncRoutes(auth, accounts, settings).route(),
-        new IngestRoutes(auth, accounts, settings).route(),
-        new SessionRoutes(auth, accounts, settings).route(),
-        new GroupRoutes(auth, accounts, settings).route());
+        new SyncRoutes(auth, accounts, settings, limiter).route(),
+        new IngestRoutes(auth, accounts, settings, limiter).route(),
+        new SessionRoutes(auth, accounts, settings, limiter).route(),
+        new GroupRoutes(auth, accounts, settings, limiter).route());
   }
 
   public Route route() {

@@ -17,8 +17,8 @@ import java.util.Optional;
 /** Groups, their members and pins, and paging a group's mapping list (device scope). */
 public final class GroupRoutes extends HttpSupport {
 
-  public GroupRoutes(Auth auth, Accounts accounts, Settings settings) {
-    super(auth, accounts, settings);
+  public GroupRoutes(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
+    super(auth, accounts, settings, limiter);
   }
 
   public Route route() {

@@ -5,8 +5,10 @@ import akka.http.javadsl.model.ContentTypes;
 import akka.http.javadsl.model.HttpEntities;
 import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.model.headers.RetryAfter;
 import akka.http.javadsl.server.AllDirectives;
 import akka.http.javadsl.server.Route;
+import akka.http.scaladsl.model.EntityStreamException;
 import akka.http.scaladsl.model.EntityStreamSizeException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -30,11 +32,13 @@ public abstract class HttpSupport extends AllDirectives {
   protected final Auth auth;
   protected final Accounts accounts;
   protected final Settings settings;
+  protected final RateLimiter limiter;
 
-  protected HttpSupport(Auth auth, Accounts accounts, Settings settings) {
+  protected HttpSupport(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
     this.auth = auth;
     this.accounts = accounts;
     this.settings = settings;
+    this.limiter = limiter;
   }
 
   /** Checks the bearer token (or {@code fallbackToken}, for the stream) and its scope. */
@@ -58,6 +62,13 @@ public abstract class HttpSupport extends AllDirectives {
       if (p.scope() != needed) {
         return complete(ApiErrors.forbidden("this call needs a " + needed.name().toLowerCase() + " token"));
       }
+      if (p.scope() == Auth.Scope.DEVICE) {
+        long wait = limiter.acquire(p.accountId());
+        if (wait > 0) {
+          return complete(ApiErrors.response(StatusCodes.TOO_MANY_REQUESTS, "rate_limited",
+              "too many requests for this account; retry after " + wait + " s").addHeader(RetryAfter.create(wait)));
+        }
+      }
       return inner.apply(p);
     });
   }
@@ -68,20 +79,26 @@ public abstract class HttpSupport extends AllDirectives {
 
   /** Reads the whole body (at most the configured size: else 413) and parses it as a JSON object. */
   protected Route jsonBody(boolean emptyIsObject, Function<JsonNode, Route> inner) {
-    return extractMaterializer(mat -> extractRequestEntity(entity ->
-        onComplete(entity.toStrict(settings.askTimeout().toMillis(), settings.maxBodyBytes(), mat), strict -> {
+    return extractMaterializer(mat -> extractRequestEntity(entity -> {
+      if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > settings.maxBodyBytes()) {
+        return complete(payloadTooLarge());
+      }
+      return onComplete(entity.toStrict(settings.askTimeout().toMillis(), settings.maxBodyBytes(), mat), strict -> {
           if (strict.isFailure()) {
             if (isTooLarge(strict.failed().get())) return complete(payloadTooLarge());
             return complete(ApiErrors.response(StatusCodes.BAD_REQUEST, "invalid_request", "request body could not be read"));
           }
           String text = strict.get().getData().decodeString(StandardCharsets.UTF_8);
           return inner.apply(Json.object(text, emptyIsObject));
-        })));
+        });
+    }));
   }
 
   static boolean isTooLarge(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof EntityStreamSizeException) return true;
+      // toStrict's own limit on a chunked body
+      if (c instanceof EntityStreamException e && e.getMessage() != null && e.getMessage().contains("too large")) return true;
     }
     return false;
   }

@@ -25,8 +25,8 @@ import java.util.concurrent.CompletionStage;
 public final class IngestRoutes extends HttpSupport {
   private static final Set<String> KINDS = Set.of("direct", "group", "channel", "system");
 
-  public IngestRoutes(Auth auth, Accounts accounts, Settings settings) {
-    super(auth, accounts, settings);
+  public IngestRoutes(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
+    super(auth, accounts, settings, limiter);
   }
 
   public Route route() {

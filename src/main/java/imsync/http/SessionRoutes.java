@@ -11,8 +11,8 @@ import imsync.core.Box;
 /** Reading one session and every terminal action on it (device scope, own account only). */
 public final class SessionRoutes extends HttpSupport {
 
-  public SessionRoutes(Auth auth, Accounts accounts, Settings settings) {
-    super(auth, accounts, settings);
+  public SessionRoutes(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
+    super(auth, accounts, settings, limiter);
   }
 
   public Route route() {

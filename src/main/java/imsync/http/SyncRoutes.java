@@ -14,8 +14,8 @@ import java.util.List;
 /** {@code POST /v1/sync}: one batch from the cursor, each session at most once. */
 public final class SyncRoutes extends HttpSupport {
 
-  public SyncRoutes(Auth auth, Accounts accounts, Settings settings) {
-    super(auth, accounts, settings);
+  public SyncRoutes(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
+    super(auth, accounts, settings, limiter);
   }
 
   public Route route() {

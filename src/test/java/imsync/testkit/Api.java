@@ -1,0 +1,86 @@
+package imsync.testkit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import imsync.http.Auth;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+/** A small HTTP client for the API in tests: tokens, JSON in and out. */
+public final class Api {
+  public static final ObjectMapper JSON = new ObjectMapper();
+  public static final Auth AUTH = new Auth(TestSettings.SECRET.getBytes(StandardCharsets.UTF_8));
+  private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  private final String base;
+
+  public Api(String base) {
+    this.base = base;
+  }
+
+  public record Response(int status, JsonNode body, HttpResponse<String> raw) {
+    public String errorCode() {
+      return body == null ? null : body.path("error").path("code").asText(null);
+    }
+  }
+
+  public static String deviceToken(String account, String device) {
+    return AUTH.issue("device", account, device, System.currentTimeMillis() / 1000 + 3600);
+  }
+
+  public static String serviceToken() {
+    return AUTH.issue("service", null, null, System.currentTimeMillis() / 1000 + 3600);
+  }
+
+  public static String operatorToken() {
+    return AUTH.issue("operator", null, null, System.currentTimeMillis() / 1000 + 3600);
+  }
+
+  public Response call(String method, String path, String token, String body) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (token != null) b.header("Authorization", "Bearer " + token);
+    if (body != null) b.header("Content-Type", "application/json");
+    try {
+      HttpResponse<String> r = CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      JsonNode json = r.body().isEmpty() ? null : JSON.readTree(r.body());
+      return new Response(r.statusCode(), json, r);
+    } catch (IOException e) {
+      throw new IllegalStateException(method + " " + path + " failed", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public Response get(String path, String token) {
+    return call("GET", path, token, null);
+  }
+
+  public Response post(String path, String token, String body) {
+    return call("POST", path, token, body);
+  }
+
+  public Response put(String path, String token, String body) {
+    return call("PUT", path, token, body);
+  }
+
+  public Response delete(String path, String token) {
+    return call("DELETE", path, token, null);
+  }
+
+  /** Ingests one message to the given accounts; expects 200. */
+  public JsonNode message(String session, long seq, String sender, long ts, String... accounts) {
+    String ids = String.join("\",\"", accounts);
+    Response r = post("/v1/ingest", serviceToken(), "{\"events\":[{\"type\":\"message\",\"account_ids\":[\"" + ids + "\"],"
+        + "\"session_id\":\"" + session + "\",\"session_kind\":\"direct\",\"title\":\"T\",\"seq\":" + seq
+        + ",\"sender_id\":\"" + sender + "\",\"preview\":\"hi\",\"ts\":" + ts + "}]}");
+    if (r.status() != 200) throw new AssertionError("ingest: " + r.status() + " " + r.raw().body());
+    return r.body();
+  }
+}

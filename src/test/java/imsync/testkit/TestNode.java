@@ -1,0 +1,74 @@
+package imsync.testkit;
+
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.http.javadsl.ServerBinding;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import imsync.Main;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/** One imsync node on the test Cassandra: HTTP on a free port, its own cluster of one. */
+public final class TestNode implements AutoCloseable {
+  public final ActorSystem<Void> system;
+  public final int port;
+
+  private TestNode(ActorSystem<Void> system, int port) {
+    this.system = system;
+    this.port = port;
+  }
+
+  public static TestNode start() {
+    return start("");
+  }
+
+  public static TestNode start(String extraConfig) {
+    Config config = ConfigFactory.parseString(extraConfig)
+        .withFallback(ConfigFactory.parseString(String.join("\n",
+            "imsync.http.port = 0",
+            "imsync.auth.secret = \"" + TestSettings.SECRET + "\"",
+            "imsync.management.enabled = false",
+            "imsync.cassandra.contact-point = \"" + LocalCassandra.contactPoint() + "\"",
+            "akka.remote.artery.canonical.port = 0",
+            "akka.coordinated-shutdown.exit-jvm = off",
+            "akka.coordinated-shutdown.terminate-actor-system = on",
+            "akka.http.server.preview.enable-http2 = off")))
+        .withFallback(ConfigFactory.parseResources("application.conf"));
+    config = ConfigFactory.load(config);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "imsync", config);
+    try {
+      ServerBinding binding = Main.init(system).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      TestNode node = new TestNode(system, binding.localAddress().getPort());
+      node.awaitReady();
+      return node;
+    } catch (Exception e) {
+      system.terminate();
+      throw new IllegalStateException("node did not start", e);
+    }
+  }
+
+  /** Waits until an account answers: the first start creates the keyspaces and tables. */
+  public void awaitReady() {
+    Api api = api();
+    String token = Api.deviceToken("warm-up", "test");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    while (api.get("/v1/groups", token).status() != 200) {
+      if (System.nanoTime() > deadline) throw new IllegalStateException("node never became ready");
+    }
+  }
+
+  public Api api() {
+    return new Api("http://127.0.0.1:" + port);
+  }
+
+  @Override
+  public void close() {
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(Duration.ofSeconds(30).toSeconds(), TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("node did not stop", e);
+    }
+  }
+}
