@@ -24,6 +24,18 @@ public final class TestNode implements AutoCloseable {
   }
 
   public static TestNode start(String extraConfig) {
+    TestNode node = startUnready(extraConfig);
+    try {
+      node.awaitReady();
+    } catch (RuntimeException e) {
+      node.close();
+      throw e;
+    }
+    return node;
+  }
+
+  /** Starts without waiting for accounts to answer (for tests of a node that cannot answer). */
+  public static TestNode startUnready(String extraConfig) {
     Config config = ConfigFactory.parseString(extraConfig)
         .withFallback(ConfigFactory.parseString(String.join("\n",
             "imsync.http.port = 0",
@@ -39,9 +51,7 @@ public final class TestNode implements AutoCloseable {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "imsync", config);
     try {
       ServerBinding binding = Main.init(system).toCompletableFuture().get(60, TimeUnit.SECONDS);
-      TestNode node = new TestNode(system, binding.localAddress().getPort());
-      node.awaitReady();
-      return node;
+      return new TestNode(system, binding.localAddress().getPort());
     } catch (Exception e) {
       system.terminate();
       throw new IllegalStateException("node did not start", e);
