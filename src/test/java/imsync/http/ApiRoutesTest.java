@@ -310,6 +310,20 @@ class ApiRoutesTest {
     assertEquals("Team", b.get("title").asText());
   }
 
+  @Test
+  void malformedHttpGetsTheErrorShapeNot5xx() throws Exception {
+    for (String raw : List.of("GARBAGE / HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /v1/sync HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        "GET /v1/%zz HTTP/1.1\r\nHost: x\r\n\r\n")) {
+      try (java.net.Socket socket = new java.net.Socket("127.0.0.1", node.port)) {
+        socket.getOutputStream().write(raw.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+        assertTrue(answer.contains("{\"error\":{\"code\":\"invalid_request\""), answer);
+      }
+    }
+  }
+
   private static List<String> ids(JsonNode array, String field) {
     List<String> out = new ArrayList<>();
     array.forEach(n -> out.add(n.get(field).asText()));
