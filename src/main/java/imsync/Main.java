@@ -44,7 +44,7 @@ public final class Main {
     AccountEntity.init(system, settings);
     Auth auth = new Auth(settings.authSecret());
     Accounts accounts = new Accounts(system, settings.askTimeout());
-    return Server.start(system, new ApiRoutes(auth, accounts, settings,
+    return Server.start(system, new ApiRoutes(system, auth, accounts, settings,
         new RateLimiter(settings.ratePerSecond(), settings.rateBurst(), 1_000_000)).route(), settings.httpHost(), settings.httpPort());
   }
 

@@ -19,7 +19,10 @@ public record Settings(
     boolean deleteEventsOnSnapshot,
     long maxBodyBytes,
     double ratePerSecond,
-    int rateBurst) {
+    int rateBurst,
+    Duration streamPollWait,
+    Duration streamSlowClientTimeout,
+    int streamPageSize) {
 
   public static Settings from(Config root) {
     Config c = root.getConfig("imsync");
@@ -46,6 +49,9 @@ public record Settings(
         c.getBoolean("snapshot.delete-events"),
         c.getBytes("http.max-body"),
         c.getDouble("rate-limit.per-second"),
-        c.getInt("rate-limit.burst"));
+        c.getInt("rate-limit.burst"),
+        c.getDuration("stream.poll-wait"),
+        c.getDuration("stream.slow-client-timeout"),
+        c.getInt("stream.page-size"));
   }
 }

@@ -5,7 +5,11 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.PostStop;
+import akka.actor.typed.PreRestart;
 import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.TimerScheduler;
+import akka.persistence.typed.javadsl.SignalHandler;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -24,6 +28,7 @@ import imsync.core.AccountState;
 import imsync.core.Cursor;
 import imsync.core.CursorCodec;
 import imsync.core.Decision;
+import imsync.core.Device;
 import imsync.core.EntriesPage;
 import imsync.core.ErrorCode;
 import imsync.core.Group;
@@ -33,7 +38,10 @@ import imsync.core.SyncPlanner;
 import imsync.core.SyncResult;
 import imsync.core.View;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
@@ -52,8 +60,29 @@ public final class AccountEntity
 
   public record Ingest(List<IngestItem> items, ActorRef<Reply> replyTo) implements Command {}
 
-  /** cursor: the client's opaque string or null; decoded here, where the account id is known. */
-  public record Sync(String cursor, List<String> groups, int limit, String deviceId, ActorRef<Reply> replyTo) implements Command {}
+  /**
+   * cursor: the client's opaque string or null; decoded here, where the account id is known. waitMs > 0:
+   * long poll. deviceId: whose progress the cursor acknowledges (null: record nothing, as for the stream,
+   * whose acks come separately).
+   */
+  public record Sync(String cursor, List<String> groups, int limit, long waitMs, String deviceId, ActorRef<Reply> replyTo)
+      implements Command {}
+
+  /** A stream client's acknowledgement of a cursor. */
+  public record Ack(String cursor, String deviceId) implements Command {}
+
+  public record GetDevices(ActorRef<Reply> replyTo) implements Command {}
+
+  public record RemoveDevice(String deviceId, ActorRef<Reply> replyTo) implements Command {}
+
+  /** Sharding's stop message: store pending device progress, answer waiters, then stop. */
+  public enum Stop implements Command { INSTANCE }
+
+  /** Timer: a long poll reached its deadline. */
+  record WaitExpired(long waiterId) implements Command {}
+
+  /** Timer: store device progress gathered in memory. */
+  enum FlushDevices implements Command { INSTANCE }
 
   public record GetSession(String sessionId, ActorRef<Reply> replyTo) implements Command {}
 
@@ -111,28 +140,46 @@ public final class AccountEntity
 
   public record StatsReply(long version, int sessions, int groups, int removedSessions, long eventsSinceSnapshot) implements Reply {}
 
+  public record DevicesReply(List<Device> devices, long version) implements Reply {}
+
+  public record DeviceRemovedReply(String deviceId, long version) implements Reply {}
+
   public record Rejected(ErrorCode code, String message) implements Reply {}
 
   // ------------------------------------------------------------------ wiring
 
   public static void init(ActorSystem<?> system, Settings settings) {
     CursorCodec codec = new CursorCodec(settings.cursorSecret());
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, codec)));
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, codec))
+        .withStopMessage(Stop.INSTANCE));
   }
 
   public static Behavior<Command> create(String accountId, Settings settings, CursorCodec codec) {
-    return Behaviors.setup(ctx -> new AccountEntity(ctx, accountId, settings, codec));
+    return Behaviors.withTimers(timers -> Behaviors.setup(ctx -> new AccountEntity(ctx, timers, accountId, settings, codec)));
   }
 
   private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
   private final String accountId;
   private final Settings settings;
   private final CursorCodec codec;
 
-  private AccountEntity(ActorContext<Command> ctx, String accountId, Settings settings, CursorCodec codec) {
+  /** Long polls waiting for a change, by id; transient: answered (empty batch) when the entity stops. */
+  private final Map<Long, Waiter> waiters = new HashMap<>();
+  private long nextWaiterId;
+  /** Device progress not yet stored; at most {@code DEVICE_FLUSH} old. */
+  private final Map<String, Device> pendingDevices = new HashMap<>();
+
+  private record Waiter(View view, Cursor cursor, int limit, ActorRef<Reply> replyTo) {}
+
+  static final Duration DEVICE_FLUSH = Duration.ofSeconds(5);
+
+  private AccountEntity(ActorContext<Command> ctx, TimerScheduler<Command> timers, String accountId, Settings settings,
+                        CursorCodec codec) {
     super(PersistenceId.of(TYPE_KEY.name(), accountId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.ctx = ctx;
+    this.timers = timers;
     this.accountId = accountId;
     this.settings = settings;
     this.codec = codec;
@@ -178,6 +225,16 @@ public final class AccountEntity
     return newCommandHandlerWithReplyBuilder().forAnyState()
         .onCommand(Ingest.class, this::onIngest)
         .onCommand(Sync.class, this::onSync)
+        .onCommand(WaitExpired.class, this::onWaitExpired)
+        .onCommand(Ack.class, this::onAck)
+        .onCommand(FlushDevices.class, (st, c) -> flushDevices())
+        .onCommand(GetDevices.class, this::onGetDevices)
+        .onCommand(RemoveDevice.class, this::onRemoveDevice)
+        .onCommand(Stop.class, (st, c) -> {
+          answerAllWaiters(st);
+          if (pendingDevices.isEmpty()) return Effect().stop().thenNoReply();
+          return Effect().persist(drainDevices()).thenStop().thenNoReply();
+        })
         .onCommand(GetSession.class, (st, c) -> {
           Session s = st.session(c.sessionId());
           return Effect().reply(c.replyTo(), s == null
@@ -210,7 +267,7 @@ public final class AccountEntity
     int accepted = d.events().size();
     if (accepted == 0) return Effect().reply(c.replyTo(), new IngestReply(0, d.ignored()));
     // One journal write for the whole batch of this account.
-    return Effect().persist(d.events()).thenReply(c.replyTo(), s -> new IngestReply(accepted, d.ignored()));
+    return Effect().persist(d.events()).thenRun(this::wakeWaiters).thenReply(c.replyTo(), s -> new IngestReply(accepted, d.ignored()));
   }
 
   private ReplyEffect<AccountEvent, AccountState> onSync(AccountState st, Sync c) {
@@ -229,9 +286,112 @@ public final class AccountEntity
         }
       }
     }
-    SyncResult r = SyncPlanner.plan(st, new View(c.groups()), cursor, c.limit());
-    return Effect().reply(c.replyTo(), new SyncReply(codec.encode(accountId, r.cursor()), r.hasMore(), r.reset(), r.version(),
-        r.groups(), r.removedGroups(), r.sessions(), r.removedSessions()));
+    if (c.deviceId() != null) noteDevice(st, c.deviceId(), cursor);
+    View view = new View(c.groups());
+    SyncResult r = SyncPlanner.plan(st, view, cursor, c.limit());
+    if (r.isEmpty() && c.waitMs() > 0) {
+      // Long poll: kept until a change reaches this view (wakeWaiters) or the deadline (a timer per waiter).
+      long id = nextWaiterId++;
+      waiters.put(id, new Waiter(view, cursor, c.limit(), c.replyTo()));
+      timers.startSingleTimer(new WaitExpired(id), new WaitExpired(id), Duration.ofMillis(c.waitMs()));
+      return Effect().noReply();
+    }
+    return Effect().reply(c.replyTo(), syncReply(r));
+  }
+
+  private SyncReply syncReply(SyncResult r) {
+    return new SyncReply(codec.encode(accountId, r.cursor()), r.hasMore(), r.reset(), r.version(),
+        r.groups(), r.removedGroups(), r.sessions(), r.removedSessions());
+  }
+
+  /** After every stored change: answer the long polls whose view it reached. O(k log n) per waiter. */
+  private void wakeWaiters(AccountState st) {
+    if (waiters.isEmpty()) return;
+    var it = waiters.entrySet().iterator();
+    while (it.hasNext()) {
+      var e = it.next();
+      Waiter w = e.getValue();
+      SyncResult r = SyncPlanner.plan(st, w.view(), w.cursor(), w.limit());
+      if (!r.isEmpty()) {
+        timers.cancel(new WaitExpired(e.getKey()));
+        w.replyTo().tell(syncReply(r));
+        it.remove();
+      }
+    }
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> onWaitExpired(AccountState st, WaitExpired c) {
+    Waiter w = waiters.remove(c.waiterId());
+    if (w != null) w.replyTo().tell(syncReply(SyncPlanner.plan(st, w.view(), w.cursor(), w.limit())));
+    return Effect().noReply();
+  }
+
+  /** Answers every waiter with what it would get now (an empty batch and a cursor as good as its own). */
+  private void answerAllWaiters(AccountState st) {
+    for (Waiter w : waiters.values()) w.replyTo().tell(syncReply(SyncPlanner.plan(st, w.view(), w.cursor(), w.limit())));
+    waiters.clear();
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> onAck(AccountState st, Ack c) {
+    try {
+      noteDevice(st, c.deviceId(), codec.decode(accountId, c.cursor()));
+    } catch (CursorCodec.InvalidCursorException e) {
+      ctx.getLog().debug("ignoring an ack with an invalid cursor from device {}", c.deviceId());
+    }
+    return Effect().noReply();
+  }
+
+  /**
+   * Records a device's sighting and acknowledged version in memory; a timer stores it within
+   * {@link #DEVICE_FLUSH}, so syncing does not cost a journal write each time.
+   */
+  private void noteDevice(AccountState st, String deviceId, Cursor cursor) {
+    long now = now();
+    long acked = cursor == null ? 0 : Math.max(0, cursor.groupsVersion());
+    Device seen = new Device(deviceId, now, now, acked);
+    Device known = pendingDevices.getOrDefault(deviceId, st.device(deviceId));
+    pendingDevices.put(deviceId, known == null ? seen : known.merge(seen));
+    if (!timers.isTimerActive(FlushDevices.INSTANCE)) timers.startSingleTimer(FlushDevices.INSTANCE, DEVICE_FLUSH);
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> flushDevices() {
+    if (pendingDevices.isEmpty()) return Effect().noReply();
+    return Effect().persist(drainDevices()).thenNoReply();
+  }
+
+  private AccountEvent drainDevices() {
+    AccountEvent e = new AccountEvent.DevicesProgressed(List.copyOf(pendingDevices.values()), now());
+    pendingDevices.clear();
+    return e;
+  }
+
+  private List<Device> currentDevices(AccountState st) {
+    Map<String, Device> all = new TreeMap<>();
+    for (Device d : st.devices()) all.put(d.deviceId(), d);
+    pendingDevices.forEach((id, d) -> all.merge(id, d, Device::merge));
+    return List.copyOf(all.values());
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> onGetDevices(AccountState st, GetDevices c) {
+    return Effect().reply(c.replyTo(), new DevicesReply(currentDevices(st), st.version()));
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> onRemoveDevice(AccountState st, RemoveDevice c) {
+    boolean known = st.device(c.deviceId()) != null || pendingDevices.containsKey(c.deviceId());
+    if (!known) return Effect().reply(c.replyTo(), new Rejected(ErrorCode.NOT_FOUND, "device \"" + c.deviceId() + "\" not found"));
+    pendingDevices.remove(c.deviceId());
+    if (st.device(c.deviceId()) == null) return Effect().reply(c.replyTo(), new DeviceRemovedReply(c.deviceId(), st.version()));
+    return Effect().persist(new AccountEvent.DeviceRemoved(c.deviceId(), now()))
+        .thenReply(c.replyTo(), s -> new DeviceRemovedReply(c.deviceId(), s.version()));
+  }
+
+  /** A stopped or restarted entity answers its long polls instead of leaving them to time out. */
+  @Override
+  public SignalHandler<AccountState> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(PostStop.instance(), this::answerAllWaiters)
+        .onSignal(PreRestart.instance(), this::answerAllWaiters)
+        .build();
   }
 
   private ReplyEffect<AccountEvent, AccountState> onEntries(AccountState st, GetEntries c) {
@@ -263,7 +423,7 @@ public final class AccountEntity
   private ReplyEffect<AccountEvent, AccountState> decided(Decision d, ActorRef<Reply> replyTo,
                                                          Function<AccountState, Reply> reply) {
     if (d instanceof Decision.Reject r) return Effect().reply(replyTo, new Rejected(r.code(), r.message()));
-    if (d instanceof Decision.Accept a) return Effect().persist(a.events()).thenReply(replyTo, reply::apply);
+    if (d instanceof Decision.Accept a) return Effect().persist(a.events()).thenRun(this::wakeWaiters).thenReply(replyTo, reply::apply);
     return Effect().none().thenReply(replyTo, reply::apply);
   }
 

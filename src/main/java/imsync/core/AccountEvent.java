@@ -26,6 +26,8 @@ import java.util.List;
   @JsonSubTypes.Type(value = AccountEvent.MemberAdded.class, name = "madd"),
   @JsonSubTypes.Type(value = AccountEvent.MemberRemoved.class, name = "mrm"),
   @JsonSubTypes.Type(value = AccountEvent.PinnedSet.class, name = "pin"),
+  @JsonSubTypes.Type(value = AccountEvent.DevicesProgressed.class, name = "devs"),
+  @JsonSubTypes.Type(value = AccountEvent.DeviceRemoved.class, name = "devrm"),
 })
 public sealed interface AccountEvent extends CborSerializable {
   /** Time of the change (event ts for ingest, server time for terminal actions). */
@@ -64,4 +66,17 @@ public sealed interface AccountEvent extends CborSerializable {
   record MemberRemoved(String groupId, String sessionId, long ts) implements AccountEvent {}
 
   record PinnedSet(String groupId, List<String> sessionIds, long ts) implements AccountEvent {}
+
+  /**
+   * Device progress gathered in memory and stored in one event every few seconds. Not a change of
+   * sessions or groups: it raises no version and wakes no sync.
+   */
+  record DevicesProgressed(List<Device> devices, long ts) implements AccountEvent {}
+
+  record DeviceRemoved(String deviceId, long ts) implements AccountEvent {}
+
+  /** Whether the event changes what sync delivers (and so takes a new version). */
+  default boolean raisesVersion() {
+    return !(this instanceof DevicesProgressed || this instanceof DeviceRemoved);
+  }
 }

@@ -34,6 +34,7 @@ public final class AccountState {
   private final TreeMap<String, Group> groups = new TreeMap<>();
   private final Map<String, MappingList> lists = new HashMap<>();
   private final TreeMap<String, GroupTombstone> removedGroups = new TreeMap<>();
+  private final TreeMap<String, Device> devices = new TreeMap<>();
   /** Every live or removed session by the version of its last change: deltas read a tail of it. */
   private final TreeSet<VersionKey> changes = new TreeSet<>();
   /** Tombstones oldest first, for retention. */
@@ -94,6 +95,15 @@ public final class AccountState {
 
   public Collection<GroupTombstone> removedGroups() {
     return Collections.unmodifiableCollection(removedGroups.values());
+  }
+
+  public Device device(String id) {
+    return devices.get(id);
+  }
+
+  /** Devices by id; read-only. */
+  public Collection<Device> devices() {
+    return Collections.unmodifiableCollection(devices.values());
   }
 
   public MappingList mappingList(String groupId) {
@@ -288,6 +298,10 @@ public final class AccountState {
   // ---------------------------------------------------------------- event application (the only mutation)
 
   public void apply(AccountEvent event) {
+    if (!event.raisesVersion()) {
+      applyDeviceEvent(event);
+      return;
+    }
     long v = ++version;
     if (event instanceof AccountEvent.MessageIngested m) {
       applyMessage(m, v);
@@ -347,6 +361,14 @@ public final class AccountState {
       if (g != null) groups.put(g.groupId(), g.withPinned(p.sessionIds(), v));
     }
     pruneTombstones(event.ts());
+  }
+
+  private void applyDeviceEvent(AccountEvent event) {
+    if (event instanceof AccountEvent.DevicesProgressed p) {
+      for (Device d : p.devices()) devices.merge(d.deviceId(), d, Device::merge);
+    } else if (event instanceof AccountEvent.DeviceRemoved r) {
+      devices.remove(r.deviceId());
+    }
   }
 
   private void applyMessage(AccountEvent.MessageIngested m, long v) {
@@ -471,7 +493,7 @@ public final class AccountState {
 
   public AccountSnapshot toSnapshot() {
     return new AccountSnapshot(version, prunedThrough, List.copyOf(sessions.values()), List.copyOf(groups.values()),
-        List.copyOf(tombstones.values()), List.copyOf(removedGroups.values()));
+        List.copyOf(tombstones.values()), List.copyOf(removedGroups.values()), List.copyOf(devices.values()));
   }
 
   public static AccountState fromSnapshot(AccountSnapshot snap, Limits limits) {
@@ -497,6 +519,7 @@ public final class AccountState {
       st.tombstoneOrder.add(key);
     }
     for (GroupTombstone g : snap.removedGroups()) st.removedGroups.put(g.groupId(), g);
+    if (snap.devices() != null) for (Device d : snap.devices()) st.devices.put(d.deviceId(), d);
     return st;
   }
 
@@ -504,6 +527,7 @@ public final class AccountState {
   public boolean sameAs(AccountState o) {
     return version == o.version && prunedThrough == o.prunedThrough && sessions.equals(o.sessions)
         && groups.equals(o.groups) && tombstones.equals(o.tombstones) && removedGroups.equals(o.removedGroups)
+        && devices.equals(o.devices)
         && Objects.equals(changes, o.changes);
   }
 }

@@ -20,6 +20,18 @@ public final class Accounts {
 
   public CompletionStage<AccountEntity.Reply> ask(String accountId,
                                                   Function<ActorRef<AccountEntity.Reply>, AccountEntity.Command> command) {
-    return sharding.entityRefFor(AccountEntity.TYPE_KEY, accountId).ask(command::apply, timeout);
+    return ask(accountId, command, Duration.ZERO);
+  }
+
+  /** {@code extra}: time the account may legitimately hold the request (a long poll's wait). */
+  public CompletionStage<AccountEntity.Reply> ask(String accountId,
+                                                  Function<ActorRef<AccountEntity.Reply>, AccountEntity.Command> command,
+                                                  Duration extra) {
+    return sharding.entityRefFor(AccountEntity.TYPE_KEY, accountId).ask(command::apply, timeout.plus(extra));
+  }
+
+  /** Fire and forget (stream acknowledgements). */
+  public void tell(String accountId, AccountEntity.Command command) {
+    sharding.entityRefFor(AccountEntity.TYPE_KEY, accountId).tell(command);
   }
 }

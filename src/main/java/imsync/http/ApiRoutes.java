@@ -1,5 +1,6 @@
 package imsync.http;
 
+import akka.actor.typed.ActorSystem;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.server.ExceptionHandler;
 import akka.http.javadsl.server.MalformedRequestContentRejection;
@@ -21,13 +22,15 @@ public final class ApiRoutes extends HttpSupport {
 
   private final Route routes;
 
-  public ApiRoutes(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
+  public ApiRoutes(ActorSystem<?> system, Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
     super(auth, accounts, settings, limiter);
     this.routes = concat(
         new SyncRoutes(auth, accounts, settings, limiter).route(),
         new IngestRoutes(auth, accounts, settings, limiter).route(),
         new SessionRoutes(auth, accounts, settings, limiter).route(),
-        new GroupRoutes(auth, accounts, settings, limiter).route());
+        new GroupRoutes(auth, accounts, settings, limiter).route(),
+        new DeviceRoutes(auth, accounts, settings, limiter).route(),
+        new StreamRoutes(system, auth, accounts, settings, limiter).route());
   }
 
   public Route route() {

@@ -22,9 +22,9 @@ public final class SyncRoutes extends HttpSupport {
     return path(PathMatchers.segment("v1").slash("sync"), () -> post(() ->
         authenticated(Auth.Scope.DEVICE, p -> jsonBody(true, body -> {
           SyncRequest req = SyncRequest.parse(body);
-          return askAccount(p.accountId(),
-              replyTo -> new AccountEntity.Sync(req.cursor, req.groups, req.limit, p.deviceId(), replyTo),
-              r -> render((AccountEntity.SyncReply) r));
+          return completeWithFuture(toResponse(accounts.ask(p.accountId(),
+              replyTo -> new AccountEntity.Sync(req.cursor, req.groups, req.limit, req.waitMs, p.deviceId(), replyTo),
+              java.time.Duration.ofMillis(req.waitMs)), r -> render((AccountEntity.SyncReply) r)));
         }))));
   }
 
@@ -44,9 +44,6 @@ public final class SyncRoutes extends HttpSupport {
         for (String g : Json.stringList(body.get("groups"), "groups", 0, 64)) groups.add(groupId(g, "groups"));
       }
       Long waitMs = Json.optionalLong(body, "wait_ms", 0, 30_000);
-      if (waitMs != null && waitMs > 0) {
-        throw ApiException.invalid("wait_ms above 0 (long poll) is not supported by this server yet; use 0");
-      }
       return new SyncRequest(cursor, limit == null ? 200 : limit.intValue(), groups, waitMs == null ? 0 : waitMs);
     }
   }

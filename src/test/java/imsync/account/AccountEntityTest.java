@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.typed.ActorRef;
 import akka.actor.testkit.typed.javadsl.SerializationTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import com.typesafe.config.ConfigFactory;
 import imsync.core.AccountEvent;
@@ -17,6 +19,7 @@ import imsync.core.ErrorCode;
 import imsync.core.IngestItem;
 import imsync.core.Limits;
 import imsync.testkit.TestSettings;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -85,15 +88,15 @@ class AccountEntityTest {
   @Test
   void syncAnswersWithAnEncodedCursorAndRejectsForeignOnes() {
     entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(List.of(msg("a", 1, "bob"), msg("b", 1, "bob")), r));
-    var first = (AccountEntity.SyncReply) entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(null, null, 1, "phone", r)).reply();
+    var first = (AccountEntity.SyncReply) entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(null, null, 1, 0, "phone", r)).reply();
     assertTrue(first.hasMore());
     assertEquals(1, first.sessions().size());
-    var second = (AccountEntity.SyncReply) entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(first.cursor(), null, 1, "phone", r)).reply();
+    var second = (AccountEntity.SyncReply) entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(first.cursor(), null, 1, 0, "phone", r)).reply();
     assertFalse(second.hasMore());
     assertTrue(!second.sessions().get(0).sessionId().equals(first.sessions().get(0).sessionId()));
-    var bad = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync("garbage", null, 10, "phone", r)).reply();
+    var bad = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync("garbage", null, 10, 0, "phone", r)).reply();
     assertEquals(ErrorCode.INVALID_CURSOR, ((AccountEntity.Rejected) bad).code());
-    var unknown = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(null, List.of("nope"), 10, "phone", r)).reply();
+    var unknown = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(null, List.of("nope"), 10, 0, "phone", r)).reply();
     assertEquals(ErrorCode.NOT_FOUND, ((AccountEntity.Rejected) unknown).code());
   }
 
@@ -111,6 +114,66 @@ class AccountEntityTest {
     AccountState before = entity.getState();
     var restarted = entity.restart();
     assertTrue(restarted.state().sameAs(before));
+  }
+
+  /** The entity as sharding runs it (stop message included), on the in-memory journal. */
+  private static ActorRef<AccountEntity.Command> spawn(String accountId) {
+    return kit.spawn(AccountEntity.create(accountId, TestSettings.of(Limits.defaults(), 100), new CursorCodec("c".getBytes())));
+  }
+
+  private static <T extends AccountEntity.Reply> T ask(ActorRef<AccountEntity.Command> ref,
+                                                      java.util.function.Function<ActorRef<AccountEntity.Reply>, AccountEntity.Command> f,
+                                                      Class<T> type) {
+    TestProbe<AccountEntity.Reply> probe = kit.createTestProbe();
+    ref.tell(f.apply(probe.ref()));
+    return probe.expectMessageClass(type, Duration.ofSeconds(5));
+  }
+
+  @Test
+  void longPollIsAnsweredByTheNextChangeOrWhenTheEntityStops() {
+    var ref = spawn("long-poller");
+    ask(ref, r -> new AccountEntity.Ingest(List.of(msg("a", 1, "bob")), r), AccountEntity.IngestReply.class);
+    var first = ask(ref, r -> new AccountEntity.Sync(null, null, 10, 0, "phone", r), AccountEntity.SyncReply.class);
+    TestProbe<AccountEntity.Reply> waiting = kit.createTestProbe();
+    ref.tell(new AccountEntity.Sync(first.cursor(), null, 10, 30_000, "phone", waiting.ref()));
+    waiting.expectNoMessage(Duration.ofMillis(100));
+    ask(ref, r -> new AccountEntity.MarkUnread("a", r), AccountEntity.SessionReply.class);
+    var woken = waiting.expectMessageClass(AccountEntity.SyncReply.class, Duration.ofSeconds(3));
+    assertEquals("a", woken.sessions().get(0).sessionId());
+
+    TestProbe<AccountEntity.Reply> parked = kit.createTestProbe();
+    ref.tell(new AccountEntity.Sync(woken.cursor(), null, 10, 30_000, "phone", parked.ref()));
+    ask(ref, AccountEntity.GetGroups::new, AccountEntity.GroupsReply.class); // the poll is parked now
+    ref.tell(AccountEntity.Stop.INSTANCE);
+    var answered = parked.expectMessageClass(AccountEntity.SyncReply.class, Duration.ofSeconds(3));
+    assertTrue(answered.sessions().isEmpty());
+    assertFalse(answered.hasMore());
+  }
+
+  @Test
+  void deviceProgressIsKeptInMemoryAndStoredOnStop() {
+    var sync = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(List.of(msg("a", 1, "bob")), r));
+    var first = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(null, null, 10, 0, "phone", r));
+    assertTrue(first.hasNoEvents(), "a sync is not a journal write");
+    assertTrue(sync.events().size() == 1);
+
+    var ref = spawn("device-owner");
+    ask(ref, r -> new AccountEntity.Ingest(List.of(msg("a", 1, "bob")), r), AccountEntity.IngestReply.class);
+    var s1 = ask(ref, r -> new AccountEntity.Sync(null, null, 10, 0, "phone", r), AccountEntity.SyncReply.class);
+    ask(ref, r -> new AccountEntity.Sync(s1.cursor(), null, 10, 0, "phone", r), AccountEntity.SyncReply.class);
+    var devices = ask(ref, AccountEntity.GetDevices::new, AccountEntity.DevicesReply.class);
+    assertEquals(1, devices.devices().size());
+    assertEquals(1, devices.devices().get(0).ackedVersion());
+    TestProbe<Object> watcher = kit.createTestProbe();
+    ref.tell(AccountEntity.Stop.INSTANCE);
+    watcher.expectTerminated(ref, Duration.ofSeconds(5));
+    var again = spawn("device-owner");
+    var recovered = ask(again, AccountEntity.GetDevices::new, AccountEntity.DevicesReply.class);
+    assertEquals(devices.devices(), recovered.devices(), "stored on stop, recovered on start");
+    assertEquals(1, recovered.version(), "device progress raises no version");
+    assertEquals(ErrorCode.NOT_FOUND, ask(again, r -> new AccountEntity.RemoveDevice("tablet", r), AccountEntity.Rejected.class).code());
+    ask(again, r -> new AccountEntity.RemoveDevice("phone", r), AccountEntity.DeviceRemovedReply.class);
+    assertTrue(ask(again, AccountEntity.GetDevices::new, AccountEntity.DevicesReply.class).devices().isEmpty());
   }
 
   @Test

@@ -13,6 +13,7 @@ public final class TestSettings {
 
   public static Settings of(Limits limits, int snapshotEvery) {
     return new Settings("127.0.0.1", 0, SECRET.getBytes(StandardCharsets.UTF_8), "cursor-test".getBytes(StandardCharsets.UTF_8),
-        Duration.ofSeconds(5), 1, limits, snapshotEvery, 2, true, 1024 * 1024, 0, 0);
+        Duration.ofSeconds(5), 1, limits, snapshotEvery, 2, true, 1024 * 1024, 0, 0,
+        Duration.ofSeconds(25), Duration.ofSeconds(20), 200);
   }
 }

@@ -1,0 +1,118 @@
+package imsync.http;
+
+import akka.Done;
+import akka.NotUsed;
+import akka.actor.CoordinatedShutdown;
+import akka.actor.typed.ActorSystem;
+import akka.http.javadsl.model.ws.Message;
+import akka.http.javadsl.model.ws.TextMessage;
+import akka.http.javadsl.server.PathMatchers;
+import akka.http.javadsl.server.Route;
+import akka.japi.Pair;
+import akka.pattern.Patterns;
+import akka.stream.KillSwitches;
+import akka.stream.Materializer;
+import akka.stream.SharedKillSwitch;
+import akka.stream.javadsl.Flow;
+import akka.stream.javadsl.Sink;
+import akka.stream.javadsl.Source;
+import com.fasterxml.jackson.databind.JsonNode;
+import imsync.Settings;
+import imsync.account.AccountEntity;
+import imsync.core.CursorCodec;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code GET /v1/stream} (WebSocket): catch-up pages from the cursor, then one frame per change burst.
+ *
+ * <p>Frames are pulled, not pushed: the next sync (a long poll on the account) is only asked for once the
+ * client has taken the previous frame, so a slow client costs the node one frame at most and never an
+ * unbounded buffer; it simply gets a larger delta later. A client that takes no frame for
+ * {@code imsync.stream.slow-client-timeout} while one is waiting is disconnected and resumes from its
+ * last acknowledged cursor (Akka HTTP cannot send close code 4000: akka/akka-http#2458). Node shutdown
+ * completes every stream (close frame) before the HTTP port unbinds.
+ */
+public final class StreamRoutes extends HttpSupport {
+  private static final Logger log = LoggerFactory.getLogger(StreamRoutes.class);
+
+  private final ActorSystem<?> system;
+  private final CursorCodec codec;
+  private final SharedKillSwitch streams = KillSwitches.shared("imsync-streams");
+
+  public StreamRoutes(ActorSystem<?> system, Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
+    super(auth, accounts, settings, limiter);
+    this.system = system;
+    this.codec = new CursorCodec(settings.cursorSecret());
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "close-sync-streams", () -> {
+      streams.shutdown();
+      return CompletableFuture.completedFuture(Done.getInstance());
+    });
+  }
+
+  public Route route() {
+    return path(PathMatchers.segment("v1").slash("stream"), () -> get(() ->
+        parameterOptional("access_token", token -> parameterOptional("cursor", cursor ->
+            authenticated(Auth.Scope.DEVICE, token, p -> {
+              String start = cursor.filter(c -> !c.isEmpty()).orElse(null);
+              if (start != null) {
+                try {
+                  codec.decode(p.accountId(), start);
+                } catch (CursorCodec.InvalidCursorException e) {
+                  return complete(ApiErrors.response(akka.http.javadsl.model.StatusCodes.BAD_REQUEST, "invalid_cursor", e.getMessage()));
+                }
+              }
+              return handleWebSocketMessages(flow(p.accountId(), p.deviceId(), start));
+            })))));
+  }
+
+  /** Where a stream is: its cursor, and whether it has caught up (then it long-polls). */
+  private record Position(String cursor, boolean caughtUp) {}
+
+  Flow<Message, Message, NotUsed> flow(String account, String device, String cursor) {
+    Materializer mat = Materializer.matFromSystem(system);
+    Sink<Message, CompletionStage<Done>> acks = Flow.<Message>create()
+        .filter(Message::isText)
+        .mapAsync(1, m -> m.asTextMessage().getStreamedText().runFold("", String::concat, mat))
+        .toMat(Sink.foreach(text -> ack(account, device, text)), (a, b) -> b);
+    Source<Message, NotUsed> frames = Source.unfoldAsync(new Position(cursor, false), pos -> next(account, pos))
+        .filter(Optional::isPresent)
+        .map(Optional::get)
+        .backpressureTimeout(settings.streamSlowClientTimeout())
+        .via(streams.flow());
+    return Flow.fromSinkAndSourceCoupled(acks, frames);
+  }
+
+  /** One step: a page of catch-up, or a long poll once caught up. Empty result: nothing to send yet. */
+  private CompletionStage<Optional<Pair<Position, Optional<Message>>>> next(String account, Position pos) {
+    long wait = pos.caughtUp() ? settings.streamPollWait().toMillis() : 0;
+    CompletionStage<AccountEntity.Reply> reply = accounts.ask(account,
+        r -> new AccountEntity.Sync(pos.cursor(), null, settings.streamPageSize(), wait, null, r), Duration.ofMillis(wait));
+    return reply.handle((r, failure) -> {
+      if (failure != null || !(r instanceof AccountEntity.SyncReply s)) {
+        return null; // account unreachable for now (moving, restarting, storage down): try again shortly
+      }
+      Position after = new Position(s.cursor(), !s.hasMore());
+      boolean empty = !s.hasMore() && !s.reset() && s.sessions().isEmpty() && s.removedSessions().isEmpty()
+          && s.groups().isEmpty() && s.removedGroups().isEmpty() && pos.caughtUp();
+      Optional<Message> frame = empty ? Optional.empty() : Optional.of(TextMessage.create(SyncRoutes.render(s).toString()));
+      return Optional.of(Pair.create(after, frame));
+    }).thenCompose(step -> step != null
+        ? CompletableFuture.completedFuture(step)
+        : Patterns.after(Duration.ofSeconds(1), system.classicSystem().scheduler(), system.executionContext(),
+            () -> CompletableFuture.completedFuture(Optional.of(Pair.create(pos, Optional.<Message>empty())))));
+  }
+
+  private void ack(String account, String device, String text) {
+    try {
+      JsonNode n = Json.MAPPER.readTree(text);
+      if (n != null && n.path("ack").isTextual()) accounts.tell(account, new AccountEntity.Ack(n.get("ack").textValue(), device));
+    } catch (Exception e) {
+      log.debug("ignoring a stream message that is not an ack: {}", e.getMessage());
+    }
+  }
+}
