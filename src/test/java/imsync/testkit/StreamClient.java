@@ -1,0 +1,100 @@
+package imsync.testkit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/** A test client of {@code /v1/stream} on the JDK's WebSocket: frames as JSON, waited for with deadlines. */
+public final class StreamClient implements AutoCloseable {
+  private final WebSocket socket;
+  private final BlockingQueue<JsonNode> frames;
+
+  private StreamClient(WebSocket socket, BlockingQueue<JsonNode> frames) {
+    this.socket = socket;
+    this.frames = frames;
+  }
+
+  public static StreamClient connect(int port, String token, String cursor) throws Exception {
+    BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
+    WebSocket.Listener listener = new WebSocket.Listener() {
+      private final StringBuilder partial = new StringBuilder();
+
+      @Override
+      public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+        partial.append(data);
+        if (last) {
+          try {
+            frames.add(Api.JSON.readTree(partial.toString()));
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+          partial.setLength(0);
+        }
+        ws.request(1);
+        return null;
+      }
+    };
+    String query = cursor == null ? "" : "?cursor=" + cursor;
+    WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder()
+        .header("Authorization", "Bearer " + token)
+        .connectTimeout(Duration.ofSeconds(5))
+        .buildAsync(URI.create("ws://127.0.0.1:" + port + "/v1/stream" + query), listener)
+        .get(10, TimeUnit.SECONDS);
+    return new StreamClient(ws, frames);
+  }
+
+  /** The next frame, or an AssertionError after {@code timeout}. */
+  public JsonNode next(Duration timeout) throws InterruptedException {
+    JsonNode f = frames.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    if (f == null) throw new AssertionError("no frame within " + timeout);
+    return f;
+  }
+
+  /** Skips frames until one satisfies the condition. */
+  public JsonNode await(Predicate<JsonNode> condition, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      long left = deadline - System.nanoTime();
+      JsonNode f = frames.poll(Math.max(0, left), TimeUnit.NANOSECONDS);
+      if (f == null) throw new AssertionError("no matching frame within " + timeout);
+      if (condition.test(f)) return f;
+    }
+  }
+
+  /** Waits for a frame carrying the session in the wanted state; returns the session. */
+  public JsonNode awaitSession(String sessionId, Predicate<JsonNode> condition, Duration timeout) throws InterruptedException {
+    JsonNode[] hit = new JsonNode[1];
+    await(f -> {
+      for (JsonNode s : f.get("sessions")) {
+        if (s.get("session_id").asText().equals(sessionId) && condition.test(s)) {
+          hit[0] = s;
+          return true;
+        }
+      }
+      return false;
+    }, timeout);
+    return hit[0];
+  }
+
+  public void send(String text) {
+    socket.sendText(text, true).join();
+  }
+
+  @Override
+  public void close() {
+    CompletableFuture<WebSocket> f = socket.sendClose(WebSocket.NORMAL_CLOSURE, "bye");
+    try {
+      f.get(5, TimeUnit.SECONDS);
+    } catch (Exception ignored) {
+      socket.abort();
+    }
+  }
+}
