@@ -147,6 +147,18 @@ class RealtimeTest {
   }
 
   @Test
+  void nodeShutdownClosesStreamsCleanly() throws Exception {
+    String a = account();
+    api.message("dm:bob", 1, "bob", 1000, a);
+    TestNode other = TestNode.start();
+    try (StreamClient client = StreamClient.connect(other.port, deviceToken(a, "tablet"), null)) {
+      System.out.println("stream frame: " + client.next(Duration.ofSeconds(5)));
+      other.close();
+      assertEquals(1000, client.closed.get(15, TimeUnit.SECONDS), "a normal close frame, so the client reconnects");
+    }
+  }
+
+  @Test
   void devicesAreListedWithProgressAndCanBeForgotten() {
     String a = account();
     api.message("dm:bob", 1, "bob", 1000, a);

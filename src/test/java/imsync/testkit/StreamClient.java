@@ -16,15 +16,30 @@ import java.util.function.Predicate;
 public final class StreamClient implements AutoCloseable {
   private final WebSocket socket;
   private final BlockingQueue<JsonNode> frames;
+  /** Completes with the close status code the server sent (or -1 when the connection failed). */
+  public final CompletableFuture<Integer> closed;
 
-  private StreamClient(WebSocket socket, BlockingQueue<JsonNode> frames) {
+  private StreamClient(WebSocket socket, BlockingQueue<JsonNode> frames, CompletableFuture<Integer> closed) {
     this.socket = socket;
     this.frames = frames;
+    this.closed = closed;
   }
 
   public static StreamClient connect(int port, String token, String cursor) throws Exception {
     BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
+    CompletableFuture<Integer> closed = new CompletableFuture<>();
     WebSocket.Listener listener = new WebSocket.Listener() {
+      @Override
+      public CompletionStage<?> onClose(WebSocket ws, int statusCode, String reason) {
+        closed.complete(statusCode);
+        return null;
+      }
+
+      @Override
+      public void onError(WebSocket ws, Throwable error) {
+        closed.complete(-1);
+      }
+
       private final StringBuilder partial = new StringBuilder();
 
       @Override
@@ -48,7 +63,7 @@ public final class StreamClient implements AutoCloseable {
         .connectTimeout(Duration.ofSeconds(5))
         .buildAsync(URI.create("ws://127.0.0.1:" + port + "/v1/stream" + query), listener)
         .get(10, TimeUnit.SECONDS);
-    return new StreamClient(ws, frames);
+    return new StreamClient(ws, frames, closed);
   }
 
   /** The next frame, or an AssertionError after {@code timeout}. */
