@@ -122,7 +122,12 @@ public final class AccountEntity
   public record IngestReply(int accepted, int ignored) implements Reply {}
 
   public record SyncReply(String cursor, boolean hasMore, boolean reset, long version, List<Group> groups,
-                          List<String> removedGroups, List<Session> sessions, List<String> removedSessions) implements Reply {}
+                          List<String> removedGroups, List<Session> sessions, List<String> removedSessions) implements Reply {
+    /** Nothing for the client (see {@link SyncResult#isEmpty()}). */
+    public boolean isEmpty() {
+      return !hasMore && !reset && groups.isEmpty() && removedGroups.isEmpty() && sessions.isEmpty() && removedSessions.isEmpty();
+    }
+  }
 
   public record SessionReply(Session session, long version) implements Reply {}
 

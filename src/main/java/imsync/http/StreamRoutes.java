@@ -97,9 +97,8 @@ public final class StreamRoutes extends HttpSupport {
         return null; // account unreachable for now (moving, restarting, storage down): try again shortly
       }
       Position after = new Position(s.cursor(), !s.hasMore());
-      boolean empty = !s.hasMore() && !s.reset() && s.sessions().isEmpty() && s.removedSessions().isEmpty()
-          && s.groups().isEmpty() && s.removedGroups().isEmpty() && pos.caughtUp();
-      Optional<Message> frame = empty ? Optional.empty() : Optional.of(TextMessage.create(SyncRoutes.render(s).toString()));
+      // the first answer is always sent (it carries the cursor); later, an expired long poll sends nothing
+      Optional<Message> frame = s.isEmpty() && pos.caughtUp() ? Optional.empty() : Optional.of(TextMessage.create(SyncRoutes.render(s).toString()));
       return Optional.of(Pair.create(after, frame));
     }).thenCompose(step -> step != null
         ? CompletableFuture.completedFuture(step)
