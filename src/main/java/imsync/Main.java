@@ -1,18 +1,26 @@
 package imsync;
 
+import akka.actor.Address;
+import akka.actor.AddressFromURIString;
+import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
+import akka.cluster.typed.JoinSeedNodes;
+import akka.management.cluster.bootstrap.ClusterBootstrap;
 import akka.http.javadsl.ServerBinding;
 import akka.management.javadsl.AkkaManagement;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import imsync.account.AccountEntity;
+import imsync.cluster.ShardBalancer;
 import imsync.http.Accounts;
 import imsync.http.ApiRoutes;
 import imsync.http.Auth;
 import imsync.http.RateLimiter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /** Starts one imsync node: {@code Main} runs it; {@code Main token ...} prints a signed token for development. */
@@ -36,16 +44,30 @@ public final class Main {
   public static CompletionStage<ServerBinding> init(ActorSystem<?> system) {
     Settings settings = Settings.from(system.settings().config());
     Config imsync = system.settings().config().getConfig("imsync");
-    if (imsync.getBoolean("cluster.join-self")) {
-      Cluster cluster = Cluster.get(system);
-      cluster.manager().tell(Join.create(cluster.selfMember().address()));
-    }
     if (imsync.getBoolean("management.enabled")) AkkaManagement.get(system).start();
+    joinCluster(system, imsync);
     AccountEntity.init(system, settings);
+    ActorRef<ShardBalancer.Command> balancer =
+        ShardBalancer.init(system, system.settings().config().getInt("akka.cluster.sharding.number-of-shards"));
     Auth auth = new Auth(settings.authSecret());
     Accounts accounts = new Accounts(system, settings.askTimeout());
-    return Server.start(system, new ApiRoutes(system, auth, accounts, settings,
+    return Server.start(system, new ApiRoutes(system, balancer, auth, accounts, settings,
         new RateLimiter(settings.ratePerSecond(), settings.rateBurst(), 1_000_000)).route(), settings.httpHost(), settings.httpPort());
+  }
+
+  /**
+   * Seed nodes when given (local multi-node runs: {@code imsync.cluster.seed-nodes}, comma separated),
+   * else a cluster of one (development), else Akka Management Cluster Bootstrap (production).
+   */
+  private static void joinCluster(ActorSystem<?> system, Config imsync) {
+    Cluster cluster = Cluster.get(system);
+    List<Address> seeds = new ArrayList<>();
+    for (String s : imsync.getString("cluster.seed-nodes").split(",")) {
+      if (!s.isBlank()) seeds.add(AddressFromURIString.parse(s.trim()));
+    }
+    if (!seeds.isEmpty()) cluster.manager().tell(new JoinSeedNodes(seeds));
+    else if (imsync.getBoolean("cluster.join-self")) cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    else ClusterBootstrap.get(system).start();
   }
 
   /** {@code token <device|service|operator> [account] [device] [ttl-seconds]} with the configured secret. */

@@ -10,10 +10,12 @@ import akka.actor.typed.PreRestart;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.TimerScheduler;
 import akka.persistence.typed.javadsl.SignalHandler;
+import akka.cluster.sharding.external.ExternalShardAllocationStrategy;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.persistence.typed.PersistenceId;
+import akka.util.Timeout;
 import akka.persistence.typed.SnapshotAdapter;
 import akka.persistence.typed.javadsl.CommandHandlerWithReply;
 import akka.persistence.typed.javadsl.EventHandler;
@@ -143,7 +145,9 @@ public final class AccountEntity
 
   public record EntriesReply(List<EntriesPage.Entry> entries, EntriesPage.Position next, long version) implements Reply {}
 
-  public record StatsReply(long version, int sessions, int groups, int removedSessions, long eventsSinceSnapshot) implements Reply {}
+  /** What operators see of an account; {@code node}: the cluster member it lives on. */
+  public record StatsReply(long version, int sessions, int groups, int devices, int removedSessions, long eventsSinceSnapshot,
+                           String node) implements Reply {}
 
   public record DevicesReply(List<Device> devices, long version) implements Reply {}
 
@@ -155,8 +159,10 @@ public final class AccountEntity
 
   public static void init(ActorSystem<?> system, Settings settings) {
     CursorCodec codec = new CursorCodec(settings.cursorSecret());
+    // Shards go where the ShardBalancer (or an operator) writes them: Akka's external shard allocation.
     ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, codec))
-        .withStopMessage(Stop.INSTANCE));
+        .withStopMessage(Stop.INSTANCE)
+        .withAllocationStrategy(new ExternalShardAllocationStrategy(system, TYPE_KEY.name(), Timeout.create(Duration.ofSeconds(5)))));
   }
 
   public static Behavior<Command> create(String accountId, Settings settings, CursorCodec codec) {
@@ -249,7 +255,8 @@ public final class AccountEntity
         .onCommand(GetGroups.class, (st, c) -> Effect().reply(c.replyTo(), new GroupsReply(st.groupsInOrder(), st.version())))
         .onCommand(GetEntries.class, this::onEntries)
         .onCommand(GetStats.class, (st, c) -> Effect().reply(c.replyTo(), new StatsReply(st.version(), st.sessionCount(),
-            st.groupCount(), st.tombstoneCount(), lastSequenceNumber(ctx) % settings.snapshotEvery())))
+            st.groupCount(), currentDevices(st).size(), st.tombstoneCount(), lastSequenceNumber(ctx) % settings.snapshotEvery(),
+            ctx.getSystem().address().toString())))
         .onCommand(MarkRead.class, (st, c) -> sessionAction(st.decideRead(c.sessionId(), c.seq(), now()), c.sessionId(), c.replyTo()))
         .onCommand(MarkUnread.class, (st, c) -> sessionAction(st.decideMarkUnread(c.sessionId(), now()), c.sessionId(), c.replyTo()))
         .onCommand(SetDraft.class, (st, c) -> sessionAction(st.decideDraft(c.sessionId(), c.text(), now()), c.sessionId(), c.replyTo()))

@@ -1,5 +1,6 @@
 package imsync.http;
 
+import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.server.ExceptionHandler;
@@ -10,6 +11,7 @@ import akka.http.javadsl.server.RejectionHandler;
 import akka.http.javadsl.server.Route;
 import akka.http.scaladsl.model.EntityStreamSizeException;
 import imsync.Settings;
+import imsync.cluster.ShardBalancer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +24,8 @@ public final class ApiRoutes extends HttpSupport {
 
   private final Route routes;
 
-  public ApiRoutes(ActorSystem<?> system, Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
+  public ApiRoutes(ActorSystem<?> system, ActorRef<ShardBalancer.Command> balancer, Auth auth, Accounts accounts,
+                   Settings settings, RateLimiter limiter) {
     super(auth, accounts, settings, limiter);
     this.routes = concat(
         new SyncRoutes(auth, accounts, settings, limiter).route(),
@@ -30,7 +33,8 @@ public final class ApiRoutes extends HttpSupport {
         new SessionRoutes(auth, accounts, settings, limiter).route(),
         new GroupRoutes(auth, accounts, settings, limiter).route(),
         new DeviceRoutes(auth, accounts, settings, limiter).route(),
-        new StreamRoutes(system, auth, accounts, settings, limiter).route());
+        new StreamRoutes(system, auth, accounts, settings, limiter).route(),
+        new AdminRoutes(system, balancer, auth, accounts, settings, limiter).route());
   }
 
   public Route route() {

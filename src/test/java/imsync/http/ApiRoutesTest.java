@@ -311,6 +311,39 @@ class ApiRoutesTest {
   }
 
   @Test
+  void operatorEndpoints() {
+    String a = account();
+    api.message("dm:bob", 1, "bob", 1000, a);
+    String op = Api.operatorToken();
+    assertError(api.get("/admin/cluster", deviceToken(a, "p")), 403, "forbidden");
+    assertError(api.get("/admin/cluster", serviceToken()), 403, "forbidden");
+    JsonNode cluster = api.get("/admin/cluster", op).body();
+    assertEquals(1, cluster.get("members").size());
+    JsonNode me = cluster.get("members").get(0);
+    assertEquals("up", me.get("status").asText());
+    assertTrue(me.get("shards").asInt() >= 1, cluster.toString());
+    assertTrue(me.get("active_accounts").asInt() >= 1, cluster.toString());
+
+    JsonNode account = api.get("/admin/accounts/" + a, op).body();
+    assertEquals(1, account.get("version").asLong());
+    assertEquals(1, account.get("sessions").asInt());
+    assertEquals(2, account.get("groups").asInt());
+    assertEquals(me.get("address").asText(), account.get("node").asText());
+    String shard = account.get("shard_id").asText();
+
+    Api.Response move = api.post("/admin/shards/" + shard + "/move", op, "{\"to\": \"" + me.get("address").asText() + "\"}");
+    assertEquals(200, move.status(), move.raw().body());
+    assertEquals(shard, move.body().get("shard_id").asText());
+    assertError(api.post("/admin/shards/" + shard + "/move", op, "{\"to\": \"akka://imsync@10.9.9.9:1\"}"), 400, "invalid_request");
+    assertError(api.post("/admin/shards/" + shard + "/move", op, "{\"to\": \"not an address\"}"), 400, "invalid_request");
+    assertError(api.post("/admin/shards/99999/move", op, "{\"to\": \"" + me.get("address").asText() + "\"}"), 404, "not_found");
+    Api.Response rebalance = api.post("/admin/rebalance", op, null);
+    assertEquals(200, rebalance.status(), rebalance.raw().body());
+    assertTrue(rebalance.body().get("moved").asInt() >= 0);
+    assertEquals(1, api.get("/admin/accounts/" + a, op).body().get("sessions").asInt(), "still answering");
+  }
+
+  @Test
   void malformedHttpGetsTheErrorShapeNot5xx() throws Exception {
     for (String raw : List.of("GARBAGE / HTTP/1.1\r\nHost: x\r\n\r\n",
         "POST /v1/sync HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",

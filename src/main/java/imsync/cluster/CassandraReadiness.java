@@ -1,0 +1,28 @@
+package imsync.cluster;
+
+import akka.actor.ActorSystem;
+import akka.stream.alpakka.cassandra.javadsl.CassandraSession;
+import akka.stream.alpakka.cassandra.javadsl.CassandraSessionRegistry;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+
+/**
+ * Readiness check for Akka Management's {@code /ready}: a node that cannot reach Cassandra reports
+ * not-ready, so the load balancer sends its terminals elsewhere (cluster membership has its own check).
+ */
+public final class CassandraReadiness implements Supplier<CompletionStage<Boolean>> {
+  private final CassandraSession session;
+
+  public CassandraReadiness(ActorSystem system) {
+    this.session = CassandraSessionRegistry.get(system).sessionFor("akka.persistence.cassandra");
+  }
+
+  @Override
+  public CompletionStage<Boolean> get() {
+    return session.selectOne("SELECT release_version FROM system.local")
+        .toCompletableFuture()
+        .orTimeout(Duration.ofSeconds(2).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+        .handle((row, failure) -> failure == null && row.isPresent());
+  }
+}

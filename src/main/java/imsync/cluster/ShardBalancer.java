@@ -1,0 +1,93 @@
+package imsync.cluster;
+
+import akka.actor.Address;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.SupervisorStrategy;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.ClusterEvent;
+import akka.cluster.Member;
+import akka.cluster.MemberStatus;
+import akka.cluster.sharding.external.ExternalShardAllocation;
+import akka.cluster.sharding.external.javadsl.ExternalShardAllocationClient;
+import akka.cluster.typed.Cluster;
+import akka.cluster.typed.ClusterSingleton;
+import akka.cluster.typed.SingletonActor;
+import akka.cluster.typed.Subscribe;
+import imsync.CborSerializable;
+import imsync.account.AccountEntity;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.stream.StreamSupport;
+
+/**
+ * Keeps the account shards spread evenly over the up members, through Akka's external shard allocation
+ * (the coordinator moves shards to the locations written there, handing them off gracefully). Runs as a
+ * cluster singleton: on membership changes (settled for a moment) and on the operators' rebalance call.
+ */
+public final class ShardBalancer {
+  private ShardBalancer() {}
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Balance now; replies with the number of shards moved. */
+  public record Rebalance(ActorRef<Integer> replyTo) implements Command {}
+
+  private enum MembershipChanged implements Command { INSTANCE }
+
+  private record Planned(int moved, ActorRef<Integer> replyTo) implements Command {}
+
+  public static ActorRef<Command> init(ActorSystem<?> system, int numberOfShards) {
+    return ClusterSingleton.get(system).init(SingletonActor.of(
+        Behaviors.supervise(create(numberOfShards)).onFailure(SupervisorStrategy.restart()), "shard-balancer"));
+  }
+
+  static Behavior<Command> create(int numberOfShards) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      ActorRef<ClusterEvent.MemberEvent> adapter = ctx.messageAdapter(ClusterEvent.MemberEvent.class, e -> MembershipChanged.INSTANCE);
+      Cluster.get(ctx.getSystem()).subscriptions().tell(Subscribe.create(adapter, ClusterEvent.MemberEvent.class));
+      ExternalShardAllocationClient client = ExternalShardAllocation.get(ctx.getSystem()).getClient(AccountEntity.TYPE_KEY.name());
+      List<String> shards = new ArrayList<>(numberOfShards);
+      for (int i = 0; i < numberOfShards; i++) shards.add(Integer.toString(i));
+      return Behaviors.receive(Command.class)
+          // wait for membership to settle so a rolling start does not move shards once per node
+          .onMessage(MembershipChanged.class, m -> {
+            timers.startSingleTimer("settle", new Rebalance(ctx.getSystem().ignoreRef()), Duration.ofSeconds(2));
+            return Behaviors.same();
+          })
+          .onMessage(Rebalance.class, r -> {
+            ctx.pipeToSelf(plan(ctx.getSystem(), client, shards), (moved, failure) ->
+                new Planned(failure == null ? moved : -1, r.replyTo()));
+            return Behaviors.same();
+          })
+          .onMessage(Planned.class, p -> {
+            if (p.moved() > 0) ctx.getLog().info("shard balancer moved {} shards", p.moved());
+            p.replyTo().tell(p.moved());
+            return Behaviors.same();
+          })
+          .build();
+    }));
+  }
+
+  private static CompletionStage<Integer> plan(ActorSystem<?> system, ExternalShardAllocationClient client, List<String> shards) {
+    List<Address> up = new ArrayList<>();
+    for (Member m : StreamSupport.stream(Cluster.get(system).state().getMembers().spliterator(), false).toList()) {
+      if (m.status() == MemberStatus.up()) up.add(m.address());
+    }
+    up.sort(Comparator.comparing(Address::toString));
+    return client.getShardLocations().thenCompose(locations -> {
+      Map<String, Address> current = new HashMap<>();
+      locations.getShardLocations().forEach((shard, loc) -> current.put(shard, loc.address()));
+      Map<String, Address> moves = ShardPlan.balance(shards, up, current);
+      if (moves.isEmpty()) return CompletableFuture.completedFuture(0);
+      return client.setShardLocations(moves).thenApply(done -> moves.size());
+    });
+  }
+}
