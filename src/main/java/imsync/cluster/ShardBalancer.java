@@ -57,9 +57,10 @@ public final class ShardBalancer {
       List<String> shards = new ArrayList<>(numberOfShards);
       for (int i = 0; i < numberOfShards; i++) shards.add(Integer.toString(i));
       return Behaviors.receive(Command.class)
-          // wait for membership to settle so a rolling start does not move shards once per node
+          // wait for membership to settle: a rolling start should not move shards once per node, and the
+          // coordinator must have let go of a removed node's shards before we plan them elsewhere
           .onMessage(MembershipChanged.class, m -> {
-            timers.startSingleTimer("settle", new Rebalance(ctx.getSystem().ignoreRef()), Duration.ofSeconds(2));
+            timers.startSingleTimer("settle", new Rebalance(ctx.getSystem().ignoreRef()), Duration.ofSeconds(6));
             return Behaviors.same();
           })
           .onMessage(Rebalance.class, r -> {
@@ -78,8 +79,9 @@ public final class ShardBalancer {
 
   private static CompletionStage<Integer> plan(ActorSystem<?> system, ExternalShardAllocationClient client, List<String> shards) {
     List<Address> up = new ArrayList<>();
-    for (Member m : StreamSupport.stream(Cluster.get(system).state().getMembers().spliterator(), false).toList()) {
-      if (m.status() == MemberStatus.up()) up.add(m.address());
+    var state = Cluster.get(system).state();
+    for (Member m : StreamSupport.stream(state.getMembers().spliterator(), false).toList()) {
+      if (m.status() == MemberStatus.up() && !state.getUnreachable().contains(m)) up.add(m.address());
     }
     up.sort(Comparator.comparing(Address::toString));
     return client.getShardLocations().thenCompose(locations -> {

@@ -114,8 +114,17 @@ public final class AdminRoutes extends HttpSupport {
     CompletionStage<ShardRegion.ClusterShardingStats> stats = AskPattern.ask(ClusterSharding.get(system).shardState(),
         (ActorRef<ShardRegion.ClusterShardingStats> r) -> new GetClusterShardingStats(AccountEntity.TYPE_KEY, Duration.ofSeconds(3), r),
         Duration.ofSeconds(5), system.scheduler());
-    return stats.handle((s, failure) -> {
-      if (failure != null) return unavailable();
+    CompletionStage<Map<String, Integer>> planned = ExternalShardAllocation.get(system).getClient(AccountEntity.TYPE_KEY.name())
+        .getShardLocations().thenApply(locations -> {
+          Map<String, Integer> perMember = new java.util.HashMap<>();
+          locations.getShardLocations().values().forEach(l -> perMember.merge(l.address().toString(), 1, Integer::sum));
+          return perMember;
+        });
+    return stats.thenCombine(planned, (s, plan) -> render(s, plan)).exceptionally(failure -> unavailable());
+  }
+
+  private HttpResponse render(ShardRegion.ClusterShardingStats s, Map<String, Integer> planned) {
+    {
       Cluster cluster = Cluster.get(system);
       ObjectNode n = JsonViews.object();
       n.put("self", cluster.selfMember().address().toString());
@@ -139,10 +148,12 @@ public final class AdminRoutes extends HttpSupport {
             active += ((Number) e.getValue()).longValue();
           }
         }
+        // shards: hosted now (started by traffic); planned_shards: where the balancer or an operator put them
         o.put("shards", shards);
+        o.put("planned_shards", planned.getOrDefault(m.address().toString(), 0));
         o.put("active_accounts", active);
       }
       return ok(n);
-    });
+    }
   }
 }

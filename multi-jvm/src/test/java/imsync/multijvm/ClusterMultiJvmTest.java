@@ -1,0 +1,294 @@
+package imsync.multijvm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import imsync.testkit.Api;
+import imsync.testkit.LocalCassandra;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A real cluster of separate JVMs on one Cassandra, under continuous ingest and sync traffic sent to
+ * every live node: an operator moves a shard, a node and then the oldest node are killed with SIGKILL, a
+ * fourth node joins, and every node is restarted in turn. Throughout: every acknowledged ingest stays
+ * visible, answers are 200 or 503 (never a 500, never a hang), and one node serves each account.
+ */
+@ExtendWith(LocalCassandra.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterMultiJvmTest {
+  private static final int ACCOUNTS = 24;
+  private static final String RUN = "mj" + System.currentTimeMillis() % 1_000_000 + "-";
+  /** Account ids chosen so their shards spread over the whole shard range, hence over every node. */
+  private static final String[] IDS = spreadIds();
+  private static final String OP = Api.operatorToken();
+  private static final List<NodeProcess> nodes = new CopyOnWriteArrayList<>();
+  private static Traffic traffic;
+
+  private static String[] spreadIds() {
+    String[] ids = new String[ACCOUNTS];
+    boolean[] bucketTaken = new boolean[ACCOUNTS];
+    int found = 0;
+    for (int j = 0; found < ACCOUNTS; j++) {
+      String id = RUN + j;
+      int bucket = Integer.parseInt(imsync.http.AdminRoutes.shardOf(id, 300)) * ACCOUNTS / 300;
+      if (!bucketTaken[bucket]) {
+        bucketTaken[bucket] = true;
+        ids[found++] = id;
+      }
+    }
+    return ids;
+  }
+
+  @BeforeAll
+  static void startCluster() {
+    for (int i = 0; i < 3; i++) nodes.add(new NodeProcess(i).start());
+    for (NodeProcess n : nodes) n.awaitReady(Duration.ofSeconds(120));
+    NodeProcess.await(() -> upMembers(nodes.get(0)) == 3, Duration.ofSeconds(60), "three up members");
+    traffic = new Traffic();
+    traffic.start();
+    NodeProcess.await(() -> traffic.acked.size() == ACCOUNTS, Duration.ofSeconds(60), "every account to take a write");
+  }
+
+  @AfterAll
+  static void stopCluster() {
+    if (traffic != null) traffic.stop();
+    for (NodeProcess n : nodes) if (n.alive()) n.kill9();
+  }
+
+  @Test
+  @Order(1)
+  void operatorMovesAShardAndItsAccountsAnswerFromTheNewNodeWithFullState() {
+    String account = IDS[0];
+    JsonNode before = admin(nodes.get(0), account);
+    String from = before.get("node").asText();
+    String to = nodes.stream().map(NodeProcess::address).filter(a -> !a.equals(from)).findFirst().orElseThrow();
+    long t0 = System.nanoTime();
+    Api.Response move = nodes.get(1).api().post("/admin/shards/" + before.get("shard_id").asText() + "/move", OP,
+        "{\"to\": \"" + to + "\"}");
+    assertEquals(200, move.status(), move.raw().body());
+    NodeProcess.await(() -> to.equals(adminOrNull(nodes.get(2), account, "node")), Duration.ofSeconds(60), "the shard to move");
+    System.out.printf("[multi-jvm] shard %s moved %s -> %s in %d ms%n", before.get("shard_id").asText(), from, to,
+        (System.nanoTime() - t0) / 1_000_000);
+    traffic.verifyAllAcknowledgedVisible(nodes.get(0));
+  }
+
+  @Test
+  @Order(2)
+  void killingANodeLosesNoAcknowledgedWrite() {
+    failOver(nodes.get(2), "a younger node");
+    nodes.set(2, new NodeProcess(2).start());
+    nodes.get(2).awaitReady(Duration.ofSeconds(120));
+    NodeProcess.await(() -> upMembers(nodes.get(0)) == 3, Duration.ofSeconds(60), "node 2 back");
+  }
+
+  @Test
+  @Order(3)
+  void killingTheOldestNodeLosesNoAcknowledgedWrite() {
+    failOver(nodes.get(0), "the oldest node");
+    nodes.set(0, new NodeProcess(0).start());
+    nodes.get(0).awaitReady(Duration.ofSeconds(120));
+    NodeProcess.await(() -> upMembers(nodes.get(1)) == 3, Duration.ofSeconds(60), "node 0 back");
+  }
+
+  @Test
+  @Order(4)
+  void aFourthNodeGetsItsShareOfShards() {
+    long t0 = System.nanoTime();
+    NodeProcess fourth = new NodeProcess(3).start();
+    nodes.add(fourth);
+    fourth.awaitReady(Duration.ofSeconds(120));
+    NodeProcess.await(() -> {
+      JsonNode m = member(nodes.get(1), fourth.address());
+      return m != null && m.get("planned_shards").asInt() >= 70 && m.get("shards").asInt() > 0;
+    }, Duration.ofSeconds(90), "shards to rebalance onto the fourth node");
+    JsonNode m = member(nodes.get(1), fourth.address());
+    System.out.printf("[multi-jvm] 4th node: %d of 300 shards planned, %d active shards moved there, %d ms after it started%n",
+        m.get("planned_shards").asInt(), m.get("shards").asInt(), (System.nanoTime() - t0) / 1_000_000);
+    traffic.verifyAllAcknowledgedVisible(nodes.get(1));
+  }
+
+  @Test
+  @Order(5)
+  void rollingRestartUnderTrafficLosesNothingAndNeverAnswers500() {
+    long t0 = System.nanoTime();
+    for (int i = 0; i < nodes.size(); i++) {
+      NodeProcess old = nodes.get(i);
+      traffic.avoid(old);
+      old.stop(); // SIGTERM: graceful hand-off
+      NodeProcess fresh = new NodeProcess(old.index).start();
+      nodes.set(i, fresh);
+      fresh.awaitReady(Duration.ofSeconds(120));
+      traffic.allow(fresh);
+    }
+    NodeProcess any = nodes.get(0);
+    NodeProcess.await(() -> upMembers(any) == nodes.size(), Duration.ofSeconds(60), "all members up");
+    System.out.printf("[multi-jvm] rolling restart of %d nodes in %d ms; answers during it: %s%n", nodes.size(),
+        (System.nanoTime() - t0) / 1_000_000, traffic.statuses);
+    awaitAllAnswer(any, Duration.ofSeconds(60));
+    traffic.verifyAllAcknowledgedVisible(any);
+    traffic.assertNoServerErrorsOrHangs();
+  }
+
+  /** Kills a node under traffic; every account answers again through the others within a bound we print. */
+  private static void failOver(NodeProcess victim, String what) {
+    NodeProcess survivor = nodes.stream().filter(n -> n != victim).findFirst().orElseThrow();
+    long killedAt = System.nanoTime();
+    traffic.avoid(victim);
+    victim.kill9();
+    awaitAllAnswer(survivor, Duration.ofSeconds(90));
+    long recoveredMs = (System.nanoTime() - killedAt) / 1_000_000;
+    System.out.printf("[multi-jvm] SIGKILL of %s: all %d accounts answered again after %d ms%n", what, ACCOUNTS, recoveredMs);
+    traffic.verifyAllAcknowledgedVisible(survivor);
+    // one node per account: every live node names the same owner
+    for (int a = 0; a < ACCOUNTS; a++) {
+      Set<String> owners = new HashSet<>();
+      for (NodeProcess n : nodes) if (n != victim && n.alive()) owners.add(adminOrNull(n, IDS[a], "node"));
+      owners.remove(null);
+      assertEquals(1, owners.size(), "account " + a + " served by " + owners);
+    }
+    traffic.assertNoServerErrorsOrHangs();
+  }
+
+  private static void awaitAllAnswer(NodeProcess via, Duration timeout) {
+    NodeProcess.await(() -> {
+      for (int a = 0; a < ACCOUNTS; a++) {
+        if (via.api().get("/v1/groups", Api.deviceToken(IDS[a], "check")).status() != 200) return false;
+      }
+      return true;
+    }, timeout, "every account to answer");
+  }
+
+  private static JsonNode admin(NodeProcess via, String account) {
+    Api.Response r = via.api().get("/admin/accounts/" + account, OP);
+    assertEquals(200, r.status(), r.raw().body());
+    return r.body();
+  }
+
+  private static String adminOrNull(NodeProcess via, String account, String field) {
+    Api.Response r = via.api().get("/admin/accounts/" + account, OP);
+    return r.status() == 200 ? r.body().get(field).asText() : null;
+  }
+
+  private static int upMembers(NodeProcess via) {
+    Api.Response r = via.api().get("/admin/cluster", OP);
+    if (r.status() != 200) return -1;
+    int up = 0;
+    for (JsonNode m : r.body().get("members")) if (m.get("status").asText().equals("up")) up++;
+    return up;
+  }
+
+  private static JsonNode member(NodeProcess via, String address) {
+    Api.Response r = via.api().get("/admin/cluster", OP);
+    if (r.status() != 200) return null;
+    for (JsonNode m : r.body().get("members")) if (m.get("address").asText().equals(address)) return m;
+    return null;
+  }
+
+  /** Ingest and sync against every live node in turn; remembers what was acknowledged. */
+  static final class Traffic {
+    final Map<Integer, Long> acked = new ConcurrentHashMap<>();
+    final Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
+    final AtomicLong hangs = new AtomicLong();
+    private final Set<Integer> avoided = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final List<Thread> threads = new ArrayList<>();
+    private final long[] seqs = new long[ACCOUNTS];
+
+    void start() {
+      for (int w = 0; w < 2; w++) {
+        int worker = w;
+        Thread t = new Thread(() -> run(worker), "traffic-" + w);
+        t.setDaemon(true);
+        threads.add(t);
+        t.start();
+      }
+    }
+
+    void avoid(NodeProcess n) {
+      avoided.add(n.index);
+    }
+
+    void allow(NodeProcess n) {
+      avoided.remove(n.index);
+    }
+
+    private void run(int worker) {
+      long round = 0;
+      while (running.get()) {
+        round++;
+        for (int a = worker; a < ACCOUNTS && running.get(); a += 2) {
+          NodeProcess n = pick(round + a);
+          if (n == null) continue;
+          long seq;
+          synchronized (seqs) {
+            seq = ++seqs[a];
+          }
+          try {
+            Api.Response r = n.api().post("/v1/ingest", Api.serviceToken(), "{\"events\":[{\"type\":\"message\",\"account_ids\":[\""
+                + IDS[a] + "\"],\"session_id\":\"s\",\"seq\":" + seq + ",\"sender_id\":\"peer\",\"preview\":\"m" + seq
+                + "\",\"ts\":" + seq + "}]}");
+            statuses.computeIfAbsent(r.status(), k -> new AtomicInteger()).incrementAndGet();
+            if (r.status() == 200) acked.merge(a, seq, Math::max);
+            Api.Response s = n.api().post("/v1/sync", Api.deviceToken(IDS[a], "traffic"), "{\"limit\": 10}");
+            statuses.computeIfAbsent(s.status(), k -> new AtomicInteger()).incrementAndGet();
+          } catch (IllegalStateException e) {
+            if (e.getCause() instanceof java.net.http.HttpTimeoutException) hangs.incrementAndGet();
+            // connection refused: a node that just died or is starting; nothing was acknowledged
+          }
+        }
+      }
+    }
+
+    private NodeProcess pick(long i) {
+      List<NodeProcess> live = new ArrayList<>();
+      for (NodeProcess n : nodes) if (n.alive() && !avoided.contains(n.index)) live.add(n);
+      return live.isEmpty() ? null : live.get((int) (i % live.size()));
+    }
+
+    void verifyAllAcknowledgedVisible(NodeProcess via) {
+      Map<Integer, Long> snapshot = Map.copyOf(acked);
+      for (Map.Entry<Integer, Long> e : snapshot.entrySet()) {
+        String token = Api.deviceToken(IDS[e.getKey()], "verify");
+        NodeProcess.await(() -> via.api().get("/v1/sessions/s", token).status() == 200, Duration.ofSeconds(60), "account to answer");
+        long seen = via.api().get("/v1/sessions/s", token).body().get("session").get("last_message").get("seq").asLong();
+        assertTrue(seen >= e.getValue(), "account " + e.getKey() + ": acknowledged seq " + e.getValue() + " but sees " + seen);
+      }
+    }
+
+    void assertNoServerErrorsOrHangs() {
+      for (Map.Entry<Integer, AtomicInteger> e : statuses.entrySet()) {
+        assertTrue(e.getKey() == 200 || e.getKey() == 503, "status " + e.getKey() + " answered " + e.getValue() + " times");
+      }
+      assertEquals(0, hangs.get(), "requests that hung");
+    }
+
+    void stop() {
+      running.set(false);
+      for (Thread t : threads) {
+        try {
+          t.join(30_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+  }
+}
