@@ -93,19 +93,13 @@ class ClusterMultiJvmTest {
   @Test
   @Order(2)
   void killingANodeLosesNoAcknowledgedWrite() {
-    failOver(nodes.get(2), "a younger node");
-    nodes.set(2, new NodeProcess(2).start());
-    nodes.get(2).awaitReady(Duration.ofSeconds(120));
-    NodeProcess.await(() -> upMembers(nodes.get(0)) == 3, Duration.ofSeconds(60), "node 2 back");
+    failOverAndRejoin(2, "a younger node");
   }
 
   @Test
   @Order(3)
   void killingTheOldestNodeLosesNoAcknowledgedWrite() {
-    failOver(nodes.get(0), "the oldest node");
-    nodes.set(0, new NodeProcess(0).start());
-    nodes.get(0).awaitReady(Duration.ofSeconds(120));
-    NodeProcess.await(() -> upMembers(nodes.get(1)) == 3, Duration.ofSeconds(60), "node 0 back");
+    failOverAndRejoin(0, "the oldest node");
   }
 
   @Test
@@ -145,6 +139,15 @@ class ClusterMultiJvmTest {
     awaitAllAnswer(any, Duration.ofSeconds(60));
     traffic.verifyAllAcknowledgedVisible(any);
     traffic.assertNoServerErrorsOrHangs();
+  }
+
+  /** Kills node {@code index} under traffic, checks the fail-over, then brings the node back into the cluster. */
+  private static void failOverAndRejoin(int index, String what) {
+    failOver(nodes.get(index), what);
+    nodes.set(index, new NodeProcess(index).start());
+    nodes.get(index).awaitReady(Duration.ofSeconds(120));
+    NodeProcess other = nodes.get(index == 1 ? 0 : 1);
+    NodeProcess.await(() -> upMembers(other) == 3, Duration.ofSeconds(60), "node " + index + " back");
   }
 
   /** Kills a node under traffic; every account answers again through the others within a bound we print. */
