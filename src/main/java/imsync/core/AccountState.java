@@ -319,7 +319,7 @@ public final class AccountState {
       Session old = sessions.get(r.sessionId());
       if (old != null) {
         replaceSession(old, null, v);
-        Tombstone t = new Tombstone(old.sessionId(), v, old.lastSeq(), r.ts());
+        Tombstone t = new Tombstone(old.sessionId(), v, old.lastSeq(), r.ts(), old.memberships(), old.leftAt());
         tombstones.put(t.sessionId(), t);
         VersionKey key = new VersionKey(v, t.sessionId());
         changes.add(key);
@@ -383,7 +383,7 @@ public final class AccountState {
       s = old.withKindTitle(orElse(m.kind(), old.kind()), orElse(m.title(), old.title()));
       if (s.lastMessage() == null && s.readSeq() < m.seq() - 1) {
         s = new Session(s.sessionId(), s.kind(), s.title(), null, m.seq() - 1, List.of(), s.markedUnread(), s.mutedUntil(),
-            s.draft(), s.box(), s.groups(), s.createdTs(), s.version());
+            s.draft(), s.box(), s.groups(), s.createdTs(), s.leftAt(), s.version());
       }
     }
     List<Long> mentions = s.mentions();
@@ -424,6 +424,7 @@ public final class AccountState {
    */
   private void replaceSession(Session old, Session neu, long v) {
     String id = old != null ? old.sessionId() : neu.sessionId();
+    if (old != null && neu != null) neu = withDepartures(old, neu, v);
     if (old != null) changes.remove(new VersionKey(old.version(), id));
     if (neu != null) {
       sessions.put(id, neu);
@@ -452,6 +453,24 @@ public final class AccountState {
         groups.put(gid, new Group(g.groupId(), g.kind(), g.name(), g.position(), pinned, count, unreadSessions, unreadMessages, v));
       }
     }
+  }
+
+  /** Notes the groups the session leaves at version v (and forgets the ones it comes back to). */
+  private static Session withDepartures(Session old, Session neu, long v) {
+    Map<String, Long> left = null;
+    for (String g : old.memberships()) {
+      if (!neu.inGroup(g)) {
+        if (left == null) left = new HashMap<>(neu.leftAt());
+        left.put(g, v);
+      }
+    }
+    for (String g : neu.leftAt().keySet()) {
+      if (neu.inGroup(g)) {
+        if (left == null) left = new HashMap<>(neu.leftAt());
+        left.remove(g);
+      }
+    }
+    return left == null ? neu : neu.withLeftAt(left);
   }
 
   /** Drops the oldest removals once there are more than the minimum count and they are past retention. */

@@ -2,6 +2,7 @@ package imsync.core;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One conversation of the account, immutable: every change makes a new value, so a reply can hand it
@@ -20,15 +21,17 @@ public record Session(
     String box,
     List<String> groups,
     long createdTs,
+    Map<String, Long> leftAt,
     long version) {
 
   public Session {
     mentions = List.copyOf(mentions);
     groups = List.copyOf(groups);
+    leftAt = leftAt == null ? Map.of() : Map.copyOf(leftAt);
   }
 
   public static Session create(String sessionId, String kind, String title, long createdTs, long readSeq) {
-    return new Session(sessionId, kind, title, null, readSeq, List.of(), false, 0, null, Box.INBOX, List.of(), createdTs, 0);
+    return new Session(sessionId, kind, title, null, readSeq, List.of(), false, 0, null, Box.INBOX, List.of(), createdTs, Map.of(), 0);
   }
 
   public long lastSeq() {
@@ -68,41 +71,58 @@ public record Session(
   }
 
   public Session withVersion(long v) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, v);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, leftAt, v);
   }
 
   public Session withKindTitle(String k, String t) {
-    return new Session(sessionId, k, t, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, version);
+    return new Session(sessionId, k, t, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, leftAt, version);
   }
 
   public Session withLastMessage(LastMessage m, List<Long> newMentions) {
-    return new Session(sessionId, kind, title, m, readSeq, newMentions, markedUnread, mutedUntil, draft, box, groups, createdTs, version);
+    return new Session(sessionId, kind, title, m, readSeq, newMentions, markedUnread, mutedUntil, draft, box, groups, createdTs, leftAt, version);
   }
 
   /** Moves read_seq up (never down), dropping the mentions it covers; clears marked_unread. */
   public Session readUpTo(long seq) {
     long target = Math.max(readSeq, Math.min(seq, lastSeq()));
     List<Long> kept = mentions.stream().filter(s -> s > target).toList();
-    return new Session(sessionId, kind, title, lastMessage, target, kept, false, mutedUntil, draft, box, groups, createdTs, version);
+    return new Session(sessionId, kind, title, lastMessage, target, kept, false, mutedUntil, draft, box, groups, createdTs, leftAt, version);
   }
 
   public Session withMarkedUnread(boolean m) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, m, mutedUntil, draft, box, groups, createdTs, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, m, mutedUntil, draft, box, groups, createdTs, leftAt, version);
   }
 
   public Session withMutedUntil(long until) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, until, draft, box, groups, createdTs, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, until, draft, box, groups, createdTs, leftAt, version);
   }
 
   public Session withDraft(Draft d) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, d, box, groups, createdTs, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, d, box, groups, createdTs, leftAt, version);
   }
 
   public Session withBox(String b) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, b, groups, createdTs, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, b, groups, createdTs, leftAt, version);
+  }
+
+  /**
+   * The groups this session left and the version it left them at: a filtered delta names a changed
+   * session as removed only when it left one of the view's groups after the client's cursor.
+   */
+  public Session withLeftAt(Map<String, Long> left) {
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, left, version);
+  }
+
+  /** Whether it left any of these groups after {@code version}. */
+  public boolean leftAnyAfter(List<String> groupIds, long version) {
+    for (String g : groupIds) {
+      Long at = leftAt.get(g);
+      if (at != null && at > version) return true;
+    }
+    return false;
   }
 
   public Session withGroups(List<String> sortedGroups) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, sortedGroups, createdTs, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, sortedGroups, createdTs, leftAt, version);
   }
 }

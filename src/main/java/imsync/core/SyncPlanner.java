@@ -88,9 +88,11 @@ public final class SyncPlanner {
 
   private static Cursor readDelta(AccountState st, View view, Cursor.Delta c, Batch batch) {
     VersionKey position = c.after();
+    // everything up to this version reached the client; a change after it may still be in flight
+    long complete = position.sessionId() == null ? position.version() : position.version() - 1;
     for (VersionKey key : st.changesAfter(position)) {
-      if (batch.has(key.sessionId())) { // already sent in this batch with its current value
-        position = key;
+      if (batch.has(key.sessionId()) || !concerns(st, view, key.sessionId(), complete)) {
+        position = key; // already sent in this batch, or never part of this view since the cursor
         continue;
       }
       if (batch.full()) {
@@ -98,10 +100,23 @@ public final class SyncPlanner {
       }
       Session s = st.session(key.sessionId());
       if (s != null && view.contains(s)) batch.add(s);
-      else batch.remove(key.sessionId()); // deleted, or changed and (now) outside the view
+      else batch.remove(key.sessionId()); // deleted, or left the view
       position = key;
     }
     return new Cursor.Delta(c.viewHash(), st.version(), VersionKey.endOf(st.version()));
+  }
+
+  /**
+   * Whether a changed session matters to a client of this view caught up to {@code complete}: it is in
+   * the view now, or it was when the client last heard of it (it left a view group, or was removed from
+   * one, after that).
+   */
+  private static boolean concerns(AccountState st, View view, String sessionId, long complete) {
+    if (view.isAll()) return true;
+    Session s = st.session(sessionId);
+    if (s != null) return view.contains(s) || s.leftAnyAfter(view.groupIds(), complete);
+    Tombstone t = st.tombstone(sessionId);
+    return t == null || t.concerns(view.groupIds(), complete);
   }
 
   /** Pinned ids of the view's groups, in group order then pinned order, each once. */

@@ -62,6 +62,26 @@ class SyncPlannerTest {
   }
 
   @Test
+  void changesThatNeverTouchAFilteredViewAreNotReported() {
+    f.ingest(f.msg("a", 1, "x"), f.msg("b", 1, "x"));
+    f.run(f.state.decideCreateGroup("w", "W", f.tick()));
+    f.run(f.state.decideAddMember("w", "a", f.tick()));
+    View work = new View(List.of("w"));
+    SyncResult first = SyncPlanner.plan(f.state, work, null, 200);
+    f.ingest(f.msg("b", 2, "x"), f.msg("c", 1, "x"));
+    f.run(f.state.decideDeleteSession("b", f.tick()));
+    SyncResult delta = SyncPlanner.plan(f.state, work, first.cursor(), 200);
+    assertTrue(delta.isEmpty(), "nothing in or out of the view changed: " + delta);
+    f.run(f.state.decideRemoveMember("w", "a", f.tick()));
+    f.ingest(f.msg("a", 2, "x"));
+    SyncResult left = SyncPlanner.plan(f.state, work, delta.cursor(), 200);
+    assertEquals(List.of("a"), left.removedSessions());
+    SyncResult after = SyncPlanner.plan(f.state, work, left.cursor(), 200);
+    f.ingest(f.msg("a", 3, "x"));
+    assertTrue(SyncPlanner.plan(f.state, work, after.cursor(), 200).isEmpty(), "its removal was already told");
+  }
+
+  @Test
   void cursorsAreBoundToTheAccountAndTamperEvident() throws Exception {
     Cursor c = new Cursor.First(7, 3, 3, 0, new SortEntry(5, "dm:bob"));
     String wire = codec.encode("alice", c);
