@@ -19,6 +19,26 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(LocalCassandra.class)
 class DurabilityTest {
 
+  private static final int MANAGEMENT_PORT = 18601;
+
+  /** Waits until Akka Management's /ready says {@code ready}. */
+  private static void awaitReady(boolean ready) {
+    java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      int status;
+      try {
+        status = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + MANAGEMENT_PORT + "/ready"))
+            .timeout(java.time.Duration.ofSeconds(5)).build(), java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+      } catch (Exception e) {
+        status = -1;
+      }
+      if ((status == 200) == ready) return;
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200)); // poll interval
+    }
+    throw new AssertionError("/ready never became " + (ready ? "ready" : "not ready"));
+  }
+
   private static String snapshotOf(Api api, String token) {
     JsonNode sync = api.post("/v1/sync", token, "{\"limit\": 1000}").body();
     ((com.fasterxml.jackson.databind.node.ObjectNode) sync).remove("cursor");
@@ -52,8 +72,10 @@ class DurabilityTest {
   void cassandraRestartLosesNoAcknowledgedWriteAndOutageIs503() {
     String account = "outage-" + System.nanoTime();
     String t = deviceToken(account, "phone");
-    try (TestNode node = TestNode.start()) {
+    // Akka Management on, so /ready (cluster membership + Cassandra) can be watched through the outage
+    try (TestNode node = TestNode.start("imsync.management.enabled = true\nakka.management.http.port = " + MANAGEMENT_PORT)) {
       Api api = node.api();
+      awaitReady(true);
       api.message("dm:bob", 1, "bob", 1000, account);
       assertEquals(200, api.put("/v1/sessions/dm:bob/mute", t, "{\"until\": 77}").status());
       String before = snapshotOf(api, t);
@@ -66,6 +88,7 @@ class DurabilityTest {
       assertEquals("unavailable", during.errorCode());
       assertTrue(during.raw().headers().firstValue("Retry-After").isPresent());
       System.out.printf("503 after %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+      awaitReady(false);
       LocalCassandra.start();
       System.out.printf("cassandra back after %d ms%n", (System.nanoTime() - t0) / 1_000_000);
 
@@ -77,6 +100,7 @@ class DurabilityTest {
       } while (after.status() != 200 && System.nanoTime() < deadline);
       assertEquals(200, after.status(), after.raw().body());
       System.out.printf("writes succeed again after %d ms (outage included)%n", (System.nanoTime() - t0) / 1_000_000);
+      awaitReady(true);
       assertEquals(99, after.body().get("session").get("muted_until").asLong());
       assertEquals(1, after.body().get("session").get("last_message").get("seq").asLong());
       assertTrue(before.contains("\"muted_until\":77"));
