@@ -210,6 +210,7 @@ class ClusterMultiJvmTest {
     final Map<Integer, Long> acked = new ConcurrentHashMap<>();
     final Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
     final AtomicLong hangs = new AtomicLong();
+    final AtomicLong unavailableWithoutRetryAfter = new AtomicLong();
     private final Set<Integer> avoided = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final List<Thread> threads = new ArrayList<>();
@@ -248,16 +249,20 @@ class ClusterMultiJvmTest {
             Api.Response r = n.api().post("/v1/ingest", Api.serviceToken(), "{\"events\":[{\"type\":\"message\",\"account_ids\":[\""
                 + IDS[a] + "\"],\"session_id\":\"s\",\"seq\":" + seq + ",\"sender_id\":\"peer\",\"preview\":\"m" + seq
                 + "\",\"ts\":" + seq + "}]}");
-            statuses.computeIfAbsent(r.status(), k -> new AtomicInteger()).incrementAndGet();
+            count(r);
             if (r.status() == 200) acked.merge(a, seq, Math::max);
-            Api.Response s = n.api().post("/v1/sync", Api.deviceToken(IDS[a], "traffic"), "{\"limit\": 10}");
-            statuses.computeIfAbsent(s.status(), k -> new AtomicInteger()).incrementAndGet();
+            count(n.api().post("/v1/sync", Api.deviceToken(IDS[a], "traffic"), "{\"limit\": 10}"));
           } catch (IllegalStateException e) {
             if (e.getCause() instanceof java.net.http.HttpTimeoutException) hangs.incrementAndGet();
             // connection refused: a node that just died or is starting; nothing was acknowledged
           }
         }
       }
+    }
+
+    private void count(Api.Response r) {
+      statuses.computeIfAbsent(r.status(), k -> new AtomicInteger()).incrementAndGet();
+      if (r.status() == 503 && r.raw().headers().firstValue("Retry-After").isEmpty()) unavailableWithoutRetryAfter.incrementAndGet();
     }
 
     private NodeProcess pick(long i) {
@@ -281,6 +286,7 @@ class ClusterMultiJvmTest {
         assertTrue(e.getKey() == 200 || e.getKey() == 503, "status " + e.getKey() + " answered " + e.getValue() + " times");
       }
       assertEquals(0, hangs.get(), "requests that hung");
+      assertEquals(0, unavailableWithoutRetryAfter.get(), "503 answers without Retry-After");
     }
 
     void stop() {
