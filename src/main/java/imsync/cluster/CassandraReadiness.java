@@ -15,7 +15,9 @@ public final class CassandraReadiness implements Supplier<CompletionStage<Boolea
   private final CassandraSession session;
 
   public CassandraReadiness(ActorSystem system) {
-    this.session = CassandraSessionRegistry.get(system).sessionFor("akka.persistence.cassandra");
+    // Its own session: taking the persistence plugin's would create it without the plugin's schema
+    // initialisation (dev/test keyspace autocreate) if the check ran first.
+    this.session = CassandraSessionRegistry.get(system).sessionFor("alpakka.cassandra");
   }
 
   @Override

@@ -59,12 +59,19 @@ class ClusterMultiJvmTest {
 
   @BeforeAll
   static void startCluster() {
-    for (int i = 0; i < 3; i++) nodes.add(new NodeProcess(i).start());
+    // The first node alone first: on an empty Cassandra it creates the keyspaces and tables (dev/test
+    // autocreate), which three nodes racing each other would make slow.
+    NodeProcess first = new NodeProcess(0).start();
+    nodes.add(first);
+    first.awaitReady(Duration.ofSeconds(120));
+    String warmUp = Api.deviceToken(RUN + "warm-up", "test");
+    NodeProcess.await(() -> first.api().get("/v1/groups", warmUp).status() == 200, Duration.ofSeconds(180), "the journal schema");
+    for (int i = 1; i < 3; i++) nodes.add(new NodeProcess(i).start());
     for (NodeProcess n : nodes) n.awaitReady(Duration.ofSeconds(120));
     NodeProcess.await(() -> upMembers(nodes.get(0)) == 3, Duration.ofSeconds(60), "three up members");
     traffic = new Traffic();
     traffic.start();
-    NodeProcess.await(() -> traffic.acked.size() == ACCOUNTS, Duration.ofSeconds(60), "every account to take a write");
+    NodeProcess.await(() -> traffic.acked.size() == ACCOUNTS, Duration.ofSeconds(120), "every account to take a write");
   }
 
   @AfterAll
