@@ -164,9 +164,12 @@ public final class AccountState {
       return new Decision.Reject(ErrorCode.LIMIT_EXCEEDED, "an account has at most " + limits.maxCustomGroups() + " custom groups");
     }
     String id = groupId != null ? groupId : freeGroupId();
-    int position = 2;
-    for (Group g : groups.values()) position = Math.max(position, g.position() + 1);
-    return new Decision.Accept(new AccountEvent.GroupCreated(id, name, position, now));
+    long position = 2;
+    for (Group g : groups.values()) position = Math.max(position, g.position() + 1L);
+    if (position > Integer.MAX_VALUE) {
+      return new Decision.Reject(ErrorCode.CONFLICT, "no position is left above the highest one in use; lower a group's position first");
+    }
+    return new Decision.Accept(new AccountEvent.GroupCreated(id, name, (int) position, now));
   }
 
   /** name or position null: unchanged. */
@@ -239,25 +242,25 @@ public final class AccountState {
       Probe p = overlay.computeIfAbsent(item.sessionId(), this::probe);
       AccountEvent e = null;
       if (item instanceof IngestItem.Message m) {
-        boolean newer = p.live ? m.seq() > p.lastSeq : m.seq() > p.tombLastSeq;
-        if (newer) {
+        if (m.seq() > (p.live ? p.floor : p.tombFloor)) {
           e = new AccountEvent.MessageIngested(m.sessionId(), m.kind(), m.title(), m.seq(), m.senderId(), m.preview(), m.ts(),
               accountId.equals(m.senderId()), m.mentions() != null && m.mentions().contains(accountId) && !accountId.equals(m.senderId()));
           overlay.put(m.sessionId(), new Probe(true, m.seq(), orElse(m.kind(), p.live ? p.kind : "direct"),
-              orElse(m.title(), p.live ? p.title : ""), p.tombLastSeq, p.tombAt));
+              orElse(m.title(), p.live ? p.title : ""), p.live ? p.createdTs : m.ts(), p.tombFloor, p.tombAt));
         }
       } else if (item instanceof IngestItem.Update u) {
         boolean recreate = !p.live && (p.tombAt < 0 || u.ts() > p.tombAt);
         boolean changes = p.live && ((u.kind() != null && !u.kind().equals(p.kind)) || (u.title() != null && !u.title().equals(p.title)));
         if (recreate || changes) {
           e = new AccountEvent.SessionUpdated(u.sessionId(), u.kind(), u.title(), u.ts());
-          overlay.put(u.sessionId(), new Probe(true, p.live ? p.lastSeq : 0, orElse(u.kind(), p.live ? p.kind : "direct"),
-              orElse(u.title(), p.live ? p.title : ""), p.tombLastSeq, p.tombAt));
+          overlay.put(u.sessionId(), new Probe(true, p.live ? p.floor : p.tombFloor, orElse(u.kind(), p.live ? p.kind : "direct"),
+              orElse(u.title(), p.live ? p.title : ""), p.live ? p.createdTs : u.ts(), p.tombFloor, p.tombAt));
         }
       } else if (item instanceof IngestItem.Removed r) {
-        if (p.live) {
+        // a removal older than the session's (re)creation is a retry of one already applied
+        if (p.live && r.ts() >= p.createdTs) {
           e = new AccountEvent.SessionRemoved(r.sessionId(), r.ts());
-          overlay.put(r.sessionId(), new Probe(false, 0, null, null, p.lastSeq, r.ts()));
+          overlay.put(r.sessionId(), new Probe(false, 0, null, null, 0, p.floor, r.ts()));
         }
       }
       if (e == null) ignored++;
@@ -266,14 +269,17 @@ public final class AccountState {
     return new IngestDecision(events, ignored);
   }
 
-  /** What ingest decisions need to know of one session. tombAt < 0: no tombstone. */
-  private record Probe(boolean live, long lastSeq, String kind, String title, long tombLastSeq, long tombAt) {}
+  /**
+   * What ingest decisions need to know of one session: {@code floor}, the seq a new message must exceed
+   * (a session brought back by an update keeps the seq it had); {@code tombAt < 0}: no tombstone.
+   */
+  private record Probe(boolean live, long floor, String kind, String title, long createdTs, long tombFloor, long tombAt) {}
 
   private Probe probe(String sid) {
     Session s = sessions.get(sid);
-    if (s != null) return new Probe(true, s.lastSeq(), s.kind(), s.title(), 0, -1);
+    if (s != null) return new Probe(true, Math.max(s.lastSeq(), s.readSeq()), s.kind(), s.title(), s.createdTs(), 0, -1);
     Tombstone t = tombstones.get(sid);
-    return t == null ? new Probe(false, 0, null, null, 0, -1) : new Probe(false, 0, null, null, t.lastSeq(), t.removedAt());
+    return t == null ? new Probe(false, 0, null, null, 0, 0, -1) : new Probe(false, 0, null, null, 0, t.lastSeq(), t.removedAt());
   }
 
   private static String orElse(String a, String b) {
@@ -310,7 +316,7 @@ public final class AccountState {
       Session s;
       if (old == null) {
         Tombstone t = dropTombstone(u.sessionId());
-        s = Session.create(u.sessionId(), orElse(u.kind(), "direct"), orElse(u.title(), ""), u.ts(), t == null ? 0 : t.lastSeq());
+        s = recreated(Session.create(u.sessionId(), orElse(u.kind(), "direct"), orElse(u.title(), ""), u.ts(), t == null ? 0 : t.lastSeq()), t);
       } else {
         s = old.withKindTitle(orElse(u.kind(), old.kind()), orElse(u.title(), old.title()));
       }
@@ -319,7 +325,7 @@ public final class AccountState {
       Session old = sessions.get(r.sessionId());
       if (old != null) {
         replaceSession(old, null, v);
-        Tombstone t = new Tombstone(old.sessionId(), v, old.lastSeq(), r.ts(), old.memberships(), old.leftAt());
+        Tombstone t = new Tombstone(old.sessionId(), v, Math.max(old.lastSeq(), old.readSeq()), r.ts(), old.memberships(), old.leftAt());
         tombstones.put(t.sessionId(), t);
         VersionKey key = new VersionKey(v, t.sessionId());
         changes.add(key);
@@ -378,7 +384,7 @@ public final class AccountState {
       Tombstone t = dropTombstone(m.sessionId());
       // A session brought back keeps the seq it had; a brand-new one counts its first message as one unread.
       long readSeq = t != null && t.lastSeq() > 0 ? t.lastSeq() : m.seq() - 1;
-      s = Session.create(m.sessionId(), orElse(m.kind(), "direct"), orElse(m.title(), ""), m.ts(), readSeq);
+      s = recreated(Session.create(m.sessionId(), orElse(m.kind(), "direct"), orElse(m.title(), ""), m.ts(), readSeq), t);
     } else {
       s = old.withKindTitle(orElse(m.kind(), old.kind()), orElse(m.title(), old.title()));
       if (s.lastMessage() == null && s.readSeq() < m.seq() - 1) {
@@ -400,6 +406,17 @@ public final class AccountState {
       s = s.withBox(Box.INBOX); // as in Telegram: unmuted archived chats come back on a new message
     }
     replaceSession(old, s.withVersion(v), v);
+  }
+
+  /**
+   * A session brought back from its tombstone counts as having left the groups it was removed from (at
+   * the removal's version): a filtered client that has not yet heard of the removal still gets it.
+   */
+  private static Session recreated(Session s, Tombstone t) {
+    if (t == null) return s;
+    Map<String, Long> left = new HashMap<>(t.leftAt());
+    if (t.memberships() != null) for (String g : t.memberships()) left.merge(g, t.version(), Math::max);
+    return left.isEmpty() ? s : s.withLeftAt(left);
   }
 
   private void update(String sid, long v, java.util.function.UnaryOperator<Session> change) {

@@ -18,8 +18,17 @@ public sealed interface Cursor {
    */
   record First(int viewHash, long groupsVersion, long snapshotVersion, int pinnedOffset, SortEntry walkAfter) implements Cursor {}
 
-  /** Reading the version index after {@code after}. Caught up: {@code after = VersionKey.endOf(version)}. */
-  record Delta(int viewHash, long groupsVersion, VersionKey after) implements Cursor {}
+  /**
+   * Reading the version index after {@code after}. Caught up: {@code after = VersionKey.endOf(version)}.
+   * {@code base}: the version the client held everything up to when this run of pages began; a session
+   * that left a filtered view after it is named as removed (its key may have moved past {@code after}).
+   */
+  record Delta(int viewHash, long groupsVersion, VersionKey after, long base) implements Cursor {
+
+    public static Delta caughtUp(int viewHash, long version) {
+      return new Delta(viewHash, version, VersionKey.endOf(version), version);
+    }
+  }
 
   int PINNED_DONE = Integer.MAX_VALUE;
 }

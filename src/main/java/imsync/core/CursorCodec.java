@@ -58,6 +58,7 @@ public final class CursorCodec {
         writeVar(out, d.after().version());
         out.writeBoolean(d.after().sessionId() != null);
         if (d.after().sessionId() != null) out.writeUTF(d.after().sessionId());
+        writeVar(out, d.after().version() - d.base()); // small: how far this run of pages has come
       }
       out.flush();
       byte[] body = bytes.toByteArray();
@@ -97,7 +98,8 @@ public final class CursorCodec {
       } else if (type == DELTA) {
         long version = readVar(in);
         String id = in.readBoolean() ? in.readUTF() : null;
-        return new Cursor.Delta(view, groupsVersion, new VersionKey(version, id));
+        long base = version - readVar(in);
+        return new Cursor.Delta(view, groupsVersion, new VersionKey(version, id), base);
       }
       throw new InvalidCursorException("cursor format is not supported");
     } catch (IOException e) {

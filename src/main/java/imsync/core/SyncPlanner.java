@@ -48,8 +48,9 @@ public final class SyncPlanner {
   private static boolean usable(AccountState st, View view, Cursor c) {
     if (c.viewHash() != view.hash()) return false;
     if (c.groupsVersion() > st.version() || (c.groupsVersion() >= 0 && c.groupsVersion() < st.prunedThrough())) return false;
-    long base = c instanceof Cursor.First f ? f.snapshotVersion() : ((Cursor.Delta) c).after().version();
-    return base <= st.version() && base >= st.prunedThrough();
+    long base = c instanceof Cursor.First f ? f.snapshotVersion() : ((Cursor.Delta) c).base();
+    long at = c instanceof Cursor.First f ? f.snapshotVersion() : ((Cursor.Delta) c).after().version();
+    return at <= st.version() && base <= at && base >= st.prunedThrough();
   }
 
   private static void collectGroups(AccountState st, View view, long since, List<Group> out, List<String> removed) {
@@ -83,33 +84,31 @@ public final class SyncPlanner {
       position = walk.next();
       if (!batch.has(position.sessionId())) batch.add(st.session(position.sessionId()));
     }
-    return readDelta(st, view, new Cursor.Delta(c.viewHash(), st.version(), VersionKey.endOf(c.snapshotVersion())), batch);
+    return readDelta(st, view, Cursor.Delta.caughtUp(c.viewHash(), c.snapshotVersion()), batch);
   }
 
   private static Cursor readDelta(AccountState st, View view, Cursor.Delta c, Batch batch) {
     VersionKey position = c.after();
-    // everything up to this version reached the client; a change after it may still be in flight
-    long complete = position.sessionId() == null ? position.version() : position.version() - 1;
     for (VersionKey key : st.changesAfter(position)) {
-      if (batch.has(key.sessionId()) || !concerns(st, view, key.sessionId(), complete)) {
+      if (batch.has(key.sessionId()) || !concerns(st, view, key.sessionId(), c.base())) {
         position = key; // already sent in this batch, or never part of this view since the cursor
         continue;
       }
       if (batch.full()) {
-        return new Cursor.Delta(c.viewHash(), st.version(), position);
+        return new Cursor.Delta(c.viewHash(), st.version(), position, c.base());
       }
       Session s = st.session(key.sessionId());
       if (s != null && view.contains(s)) batch.add(s);
       else batch.remove(key.sessionId()); // deleted, or left the view
       position = key;
     }
-    return new Cursor.Delta(c.viewHash(), st.version(), VersionKey.endOf(st.version()));
+    return Cursor.Delta.caughtUp(c.viewHash(), st.version());
   }
 
   /**
-   * Whether a changed session matters to a client of this view caught up to {@code complete}: it is in
-   * the view now, or it was when the client last heard of it (it left a view group, or was removed from
-   * one, after that).
+   * Whether a changed session matters to a client of this view that held everything up to
+   * {@code complete}: it is in the view now, or the client may still hold it (it left a view group, or was
+   * removed from one, after that).
    */
   private static boolean concerns(AccountState st, View view, String sessionId, long complete) {
     if (view.isAll()) return true;

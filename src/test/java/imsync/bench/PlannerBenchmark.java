@@ -72,7 +72,7 @@ public final class PlannerBenchmark {
     for (int r = -WARMUP; r < ROUNDS; r++) {
       for (int i = 0; i < sizes.length; i++) {
         AccountState st = states[i];
-        Cursor caughtUp = new Cursor.Delta(View.ALL.hash(), st.version(), VersionKey.endOf(st.version()));
+        Cursor caughtUp = Cursor.Delta.caughtUp(View.ALL.hash(), st.version());
         long a0 = System.nanoTime();
         for (int c = 0; c < 10; c++) {
           st.apply(new AccountEvent.MessageIngested("s" + rnd.nextInt(sizes[i]), "direct", null, seq++, "peer", "new message",

@@ -111,6 +111,27 @@ class AccountStateTest {
   }
 
   @Test
+  void replayingAnIngestLogChangesNothing() {
+    List<IngestItem> log = List.of(
+        f.msg("a", 1, "bob"), f.msg("a", 2, "bob"),
+        new IngestItem.Removed("a", f.tick()),
+        new IngestItem.Update("a", "direct", "T a", f.tick()),
+        f.msg("a", 3, "bob"),
+        new IngestItem.Removed("b", f.tick()),
+        f.msg("b", 1, "bob"));
+    AccountState.IngestDecision first = f.state.decideIngest(StateFixture.ME, log);
+    first.events().forEach(f.state::apply);
+    assertEquals(6, first.events().size(), "the removal of b, absent then, is ignored");
+    long version = f.state.version();
+    AccountState.IngestDecision again = f.state.decideIngest(StateFixture.ME, log);
+    assertEquals(0, again.events().size(), "a replay is all ignored: " + again.events());
+    assertEquals(log.size(), again.ignored());
+    assertEquals(version, f.state.version());
+    assertEquals(3, f.s("a").lastSeq());
+    assertEquals(2, f.s("a").readSeq(), "brought back by the update with the seq it had");
+  }
+
+  @Test
   void groupAggregatesFollowMembersAndVersionsRise() {
     f.ingest(f.msg("a", 1, "bob"), f.msg("b", 1, "bob"), f.msg("b", 2, "bob"));
     Group inbox = f.state.group(Box.INBOX);

@@ -26,7 +26,7 @@ import net.jqwik.api.constraints.IntRange;
 class SyncConvergenceProperties {
   private static final CursorCodec CODEC = new CursorCodec("test-secret".getBytes());
 
-  @Property(tries = 200)
+  @Property(tries = 300)
   void clientConvergesWhileServerChangesDuringPaging(@ForAll long seed, @ForAll @IntRange(min = 1, max = 12) int limit,
                                                       @ForAll boolean filtered) {
     Random rnd = new Random(seed);

@@ -45,7 +45,7 @@ class SyncPlannerTest {
     SyncResult other = SyncPlanner.plan(f.state, new View(List.of(Box.INBOX)), first.cursor(), 200);
     assertTrue(other.reset());
     assertEquals(1, other.sessions().size());
-    Cursor future = new Cursor.Delta(View.ALL.hash(), 99, VersionKey.endOf(99));
+    Cursor future = Cursor.Delta.caughtUp(View.ALL.hash(), 99);
     assertTrue(SyncPlanner.plan(f.state, View.ALL, future, 200).reset());
   }
 
@@ -82,6 +82,20 @@ class SyncPlannerTest {
   }
 
   @Test
+  void aFilteredClientLearnsOfARemovalEvenWhenTheSessionCameBackOutsideItsView() {
+    f.ingest(f.msg("a", 1, "x"));
+    f.run(f.state.decideCreateGroup("w", "W", f.tick()));
+    f.run(f.state.decideAddMember("w", "a", f.tick()));
+    View work = new View(List.of("w"));
+    SyncResult first = SyncPlanner.plan(f.state, work, null, 200);
+    assertEquals(1, first.sessions().size());
+    f.run(f.state.decideDeleteSession("a", f.tick()));
+    f.ingest(f.msg("a", 2, "x"));
+    SyncResult delta = SyncPlanner.plan(f.state, work, first.cursor(), 200);
+    assertEquals(List.of("a"), delta.removedSessions());
+  }
+
+  @Test
   void cursorsAreBoundToTheAccountAndTamperEvident() throws Exception {
     Cursor c = new Cursor.First(7, 3, 3, 0, new SortEntry(5, "dm:bob"));
     String wire = codec.encode("alice", c);
@@ -98,7 +112,7 @@ class SyncPlannerTest {
   @Test
   void deltaCostDoesNotDependOnUntouchedSessions() {
     for (int i = 0; i < 5_000; i++) f.state.apply(new AccountEvent.MessageIngested("s" + i, "direct", "", 1, "x", "", i, false, false));
-    SyncResult first = SyncPlanner.plan(f.state, View.ALL, new Cursor.Delta(View.ALL.hash(), f.state.version(), VersionKey.endOf(f.state.version())), 10);
+    SyncResult first = SyncPlanner.plan(f.state, View.ALL, Cursor.Delta.caughtUp(View.ALL.hash(), f.state.version()), 10);
     assertEquals(0, first.sessions().size());
     f.ingest(f.msg("s42", 2, "x"));
     SyncResult d = SyncPlanner.plan(f.state, View.ALL, first.cursor(), 10);
