@@ -70,16 +70,18 @@ public final class StreamRoutes extends HttpSupport {
             })))));
   }
 
-  /** Where a stream is: its cursor, and whether it has caught up (then it long-polls). */
-  private record Position(String cursor, boolean caughtUp) {}
+  /** Where a stream is: its cursor, whether it has caught up (then it long-polls), and whether it just started. */
+  private record Position(String cursor, boolean caughtUp, boolean start) {}
 
   Flow<Message, Message, NotUsed> flow(String account, String device, String cursor) {
     Materializer mat = Materializer.matFromSystem(system);
     Sink<Message, CompletionStage<Done>> acks = Flow.<Message>create()
-        .filter(Message::isText)
-        .mapAsync(1, m -> m.asTextMessage().getStreamedText().runFold("", String::concat, mat))
+        // binary messages are drained and ignored, so they cannot stall the acks behind them
+        .mapAsync(1, m -> m.isText()
+            ? m.asTextMessage().getStreamedText().runFold("", String::concat, mat)
+            : m.asBinaryMessage().getStreamedData().runWith(Sink.ignore(), mat).thenApply(done -> ""))
         .toMat(Sink.foreach(text -> ack(account, device, text)), (a, b) -> b);
-    Source<Message, NotUsed> frames = Source.unfoldAsync(new Position(cursor, false), pos -> next(account, pos))
+    Source<Message, NotUsed> frames = Source.unfoldAsync(new Position(cursor, false, true), pos -> next(account, device, pos))
         .filter(Optional::isPresent)
         .map(Optional::get)
         .backpressureTimeout(settings.streamSlowClientTimeout())
@@ -88,15 +90,17 @@ public final class StreamRoutes extends HttpSupport {
   }
 
   /** One step: a page of catch-up, or a long poll once caught up. Empty result: nothing to send yet. */
-  private CompletionStage<Optional<Pair<Position, Optional<Message>>>> next(String account, Position pos) {
+  private CompletionStage<Optional<Pair<Position, Optional<Message>>>> next(String account, String device, Position pos) {
     long wait = pos.caughtUp() ? settings.streamPollWait().toMillis() : 0;
+    // the cursor the client connected with is its acknowledgement; later ones come as {"ack": ...}
+    String acking = pos.start() ? device : null;
     CompletionStage<AccountEntity.Reply> reply = accounts.ask(account,
-        r -> new AccountEntity.Sync(pos.cursor(), null, settings.streamPageSize(), wait, null, r), Duration.ofMillis(wait));
+        r -> new AccountEntity.Sync(pos.cursor(), null, settings.streamPageSize(), wait, acking, r), Duration.ofMillis(wait));
     return reply.handle((r, failure) -> {
       if (failure != null || !(r instanceof AccountEntity.SyncReply s)) {
         return null; // account unreachable for now (moving, restarting, storage down): try again shortly
       }
-      Position after = new Position(s.cursor(), !s.hasMore());
+      Position after = new Position(s.cursor(), !s.hasMore(), false);
       // the first answer is always sent (it carries the cursor); later, an expired long poll sends nothing
       Optional<Message> frame = s.isEmpty() && pos.caughtUp() ? Optional.empty() : Optional.of(TextMessage.create(SyncRoutes.render(s).toString()));
       return Optional.of(Pair.create(after, frame));
