@@ -116,6 +116,7 @@ class RealtimeTest {
       JsonNode catchUp = tablet.next(Duration.ofSeconds(5));
       assertEquals("dm:bob", catchUp.get("sessions").get(0).get("session_id").asText());
       desktop.next(Duration.ofSeconds(5));
+      awaitDevice(phone, "desktop"); // connecting counts as syncing: the stream device is registered
 
       long t0 = System.nanoTime();
       api.message("dm:bob", 2, "bob", 2000, a);
