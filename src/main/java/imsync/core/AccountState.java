@@ -245,22 +245,27 @@ public final class AccountState {
         if (m.seq() > (p.live ? p.floor : p.tombFloor)) {
           e = new AccountEvent.MessageIngested(m.sessionId(), m.kind(), m.title(), m.seq(), m.senderId(), m.preview(), m.ts(),
               accountId.equals(m.senderId()), m.mentions() != null && m.mentions().contains(accountId) && !accountId.equals(m.senderId()));
-          overlay.put(m.sessionId(), new Probe(true, m.seq(), orElse(m.kind(), p.live ? p.kind : "direct"),
-              orElse(m.title(), p.live ? p.title : ""), p.live ? p.createdTs : m.ts(), p.tombFloor, p.tombAt));
+          boolean meta = !p.live || m.ts() >= p.metaTs;
+          overlay.put(m.sessionId(), new Probe(true, m.seq(),
+              meta ? orElse(m.kind(), p.live ? p.kind : "direct") : p.kind, meta ? orElse(m.title(), p.live ? p.title : "") : p.title,
+              p.live ? p.createdTs : m.ts(), meta && (m.kind() != null || m.title() != null || !p.live) ? m.ts() : p.metaTs,
+              p.tombFloor, p.tombAt));
         }
       } else if (item instanceof IngestItem.Update u) {
         boolean recreate = !p.live && (p.tombAt < 0 || u.ts() > p.tombAt);
-        boolean changes = p.live && ((u.kind() != null && !u.kind().equals(p.kind)) || (u.title() != null && !u.title().equals(p.title)));
+        // the latest event time wins for kind and title: a retried older update changes nothing
+        boolean changes = p.live && u.ts() >= p.metaTs
+            && ((u.kind() != null && !u.kind().equals(p.kind)) || (u.title() != null && !u.title().equals(p.title)));
         if (recreate || changes) {
           e = new AccountEvent.SessionUpdated(u.sessionId(), u.kind(), u.title(), u.ts());
           overlay.put(u.sessionId(), new Probe(true, p.live ? p.floor : p.tombFloor, orElse(u.kind(), p.live ? p.kind : "direct"),
-              orElse(u.title(), p.live ? p.title : ""), p.live ? p.createdTs : u.ts(), p.tombFloor, p.tombAt));
+              orElse(u.title(), p.live ? p.title : ""), p.live ? p.createdTs : u.ts(), u.ts(), p.tombFloor, p.tombAt));
         }
       } else if (item instanceof IngestItem.Removed r) {
         // a removal older than the session's (re)creation is a retry of one already applied
         if (p.live && r.ts() >= p.createdTs) {
           e = new AccountEvent.SessionRemoved(r.sessionId(), r.ts());
-          overlay.put(r.sessionId(), new Probe(false, 0, null, null, 0, p.floor, r.ts()));
+          overlay.put(r.sessionId(), new Probe(false, 0, null, null, 0, 0, p.floor, r.ts()));
         }
       }
       if (e == null) ignored++;
@@ -273,13 +278,14 @@ public final class AccountState {
    * What ingest decisions need to know of one session: {@code floor}, the seq a new message must exceed
    * (a session brought back by an update keeps the seq it had); {@code tombAt < 0}: no tombstone.
    */
-  private record Probe(boolean live, long floor, String kind, String title, long createdTs, long tombFloor, long tombAt) {}
+  private record Probe(boolean live, long floor, String kind, String title, long createdTs, long metaTs, long tombFloor,
+                       long tombAt) {}
 
   private Probe probe(String sid) {
     Session s = sessions.get(sid);
-    if (s != null) return new Probe(true, Math.max(s.lastSeq(), s.readSeq()), s.kind(), s.title(), s.createdTs(), 0, -1);
+    if (s != null) return new Probe(true, Math.max(s.lastSeq(), s.readSeq()), s.kind(), s.title(), s.createdTs(), s.metaTs(), 0, -1);
     Tombstone t = tombstones.get(sid);
-    return t == null ? new Probe(false, 0, null, null, 0, 0, -1) : new Probe(false, 0, null, null, 0, t.lastSeq(), t.removedAt());
+    return t == null ? new Probe(false, 0, null, null, 0, 0, 0, -1) : new Probe(false, 0, null, null, 0, 0, t.lastSeq(), t.removedAt());
   }
 
   private static String orElse(String a, String b) {
@@ -318,7 +324,7 @@ public final class AccountState {
         Tombstone t = dropTombstone(u.sessionId());
         s = recreated(Session.create(u.sessionId(), orElse(u.kind(), "direct"), orElse(u.title(), ""), u.ts(), t == null ? 0 : t.lastSeq()), t);
       } else {
-        s = old.withKindTitle(orElse(u.kind(), old.kind()), orElse(u.title(), old.title()));
+        s = old.withKindTitle(u.kind(), u.title(), u.ts());
       }
       replaceSession(old, s.withVersion(v), v);
     } else if (event instanceof AccountEvent.SessionRemoved r) {
@@ -386,10 +392,10 @@ public final class AccountState {
       long readSeq = t != null && t.lastSeq() > 0 ? t.lastSeq() : m.seq() - 1;
       s = recreated(Session.create(m.sessionId(), orElse(m.kind(), "direct"), orElse(m.title(), ""), m.ts(), readSeq), t);
     } else {
-      s = old.withKindTitle(orElse(m.kind(), old.kind()), orElse(m.title(), old.title()));
+      s = old.withKindTitle(m.kind(), m.title(), m.ts());
       if (s.lastMessage() == null && s.readSeq() < m.seq() - 1) {
         s = new Session(s.sessionId(), s.kind(), s.title(), null, m.seq() - 1, List.of(), s.markedUnread(), s.mutedUntil(),
-            s.draft(), s.box(), s.groups(), s.createdTs(), s.leftAt(), s.version());
+            s.draft(), s.box(), s.groups(), s.createdTs(), s.metaTs(), s.leftAt(), s.version());
       }
     }
     List<Long> mentions = s.mentions();

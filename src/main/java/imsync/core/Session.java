@@ -21,6 +21,7 @@ public record Session(
     String box,
     List<String> groups,
     long createdTs,
+    long metaTs,
     Map<String, Long> leftAt,
     long version) {
 
@@ -31,7 +32,7 @@ public record Session(
   }
 
   public static Session create(String sessionId, String kind, String title, long createdTs, long readSeq) {
-    return new Session(sessionId, kind, title, null, readSeq, List.of(), false, 0, null, Box.INBOX, List.of(), createdTs, Map.of(), 0);
+    return new Session(sessionId, kind, title, null, readSeq, List.of(), false, 0, null, Box.INBOX, List.of(), createdTs, createdTs, Map.of(), 0);
   }
 
   public long lastSeq() {
@@ -71,38 +72,44 @@ public record Session(
   }
 
   public Session withVersion(long v) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, leftAt, v);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, metaTs, leftAt, v);
   }
 
-  public Session withKindTitle(String k, String t) {
-    return new Session(sessionId, k, t, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, leftAt, version);
+  /**
+   * Kind and title from an event of time {@code ts}; the latest event time wins (kept in
+   * {@code metaTs}), so a retried older event cannot set an older title again.
+   */
+  public Session withKindTitle(String k, String t, long ts) {
+    if (ts < metaTs || (k == null && t == null)) return this;
+    return new Session(sessionId, k == null ? kind : k, t == null ? title : t, lastMessage, readSeq, mentions, markedUnread,
+        mutedUntil, draft, box, groups, createdTs, ts, leftAt, version);
   }
 
   public Session withLastMessage(LastMessage m, List<Long> newMentions) {
-    return new Session(sessionId, kind, title, m, readSeq, newMentions, markedUnread, mutedUntil, draft, box, groups, createdTs, leftAt, version);
+    return new Session(sessionId, kind, title, m, readSeq, newMentions, markedUnread, mutedUntil, draft, box, groups, createdTs, metaTs, leftAt, version);
   }
 
   /** Moves read_seq up (never down), dropping the mentions it covers; clears marked_unread. */
   public Session readUpTo(long seq) {
     long target = Math.max(readSeq, Math.min(seq, lastSeq()));
     List<Long> kept = mentions.stream().filter(s -> s > target).toList();
-    return new Session(sessionId, kind, title, lastMessage, target, kept, false, mutedUntil, draft, box, groups, createdTs, leftAt, version);
+    return new Session(sessionId, kind, title, lastMessage, target, kept, false, mutedUntil, draft, box, groups, createdTs, metaTs, leftAt, version);
   }
 
   public Session withMarkedUnread(boolean m) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, m, mutedUntil, draft, box, groups, createdTs, leftAt, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, m, mutedUntil, draft, box, groups, createdTs, metaTs, leftAt, version);
   }
 
   public Session withMutedUntil(long until) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, until, draft, box, groups, createdTs, leftAt, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, until, draft, box, groups, createdTs, metaTs, leftAt, version);
   }
 
   public Session withDraft(Draft d) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, d, box, groups, createdTs, leftAt, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, d, box, groups, createdTs, metaTs, leftAt, version);
   }
 
   public Session withBox(String b) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, b, groups, createdTs, leftAt, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, b, groups, createdTs, metaTs, leftAt, version);
   }
 
   /**
@@ -110,7 +117,7 @@ public record Session(
    * session as removed only when it left one of the view's groups after the client's cursor.
    */
   public Session withLeftAt(Map<String, Long> left) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, left, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, metaTs, left, version);
   }
 
   /** Whether it left any of these groups after {@code version}. */
@@ -123,6 +130,6 @@ public record Session(
   }
 
   public Session withGroups(List<String> sortedGroups) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, sortedGroups, createdTs, leftAt, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, sortedGroups, createdTs, metaTs, leftAt, version);
   }
 }

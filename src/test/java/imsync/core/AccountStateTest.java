@@ -115,13 +115,15 @@ class AccountStateTest {
     List<IngestItem> log = List.of(
         f.msg("a", 1, "bob"), f.msg("a", 2, "bob"),
         new IngestItem.Removed("a", f.tick()),
-        new IngestItem.Update("a", "direct", "T a", f.tick()),
+        new IngestItem.Update("a", "group", "Back", f.tick()),
         f.msg("a", 3, "bob"),
         new IngestItem.Removed("b", f.tick()),
-        f.msg("b", 1, "bob"));
+        f.msg("b", 1, "bob"),
+        new IngestItem.Update("b", "channel", "First", f.tick()),
+        new IngestItem.Update("b", "channel", "Second", f.tick()));
     AccountState.IngestDecision first = f.state.decideIngest(StateFixture.ME, log);
     first.events().forEach(f.state::apply);
-    assertEquals(6, first.events().size(), "the removal of b, absent then, is ignored");
+    assertEquals(8, first.events().size(), "the removal of b, absent then, is ignored");
     long version = f.state.version();
     AccountState.IngestDecision again = f.state.decideIngest(StateFixture.ME, log);
     assertEquals(0, again.events().size(), "a replay is all ignored: " + again.events());
@@ -129,6 +131,7 @@ class AccountStateTest {
     assertEquals(version, f.state.version());
     assertEquals(3, f.s("a").lastSeq());
     assertEquals(2, f.s("a").readSeq(), "brought back by the update with the seq it had");
+    assertEquals("Second", f.s("b").title(), "the latest update's title stays");
   }
 
   @Test
