@@ -245,16 +245,16 @@ public final class AccountState {
         if (m.seq() > (p.live ? p.floor : p.tombFloor)) {
           e = new AccountEvent.MessageIngested(m.sessionId(), m.kind(), m.title(), m.seq(), m.senderId(), m.preview(), m.ts(),
               accountId.equals(m.senderId()), m.mentions() != null && m.mentions().contains(accountId) && !accountId.equals(m.senderId()));
-          boolean meta = !p.live || m.ts() >= p.metaTs;
+          // a new session takes the message's kind/title; a live one by Session.withKindTitle's rule
+          boolean meta = !p.live || Session.takesKindTitle(p.metaTs, m.kind(), m.title(), m.ts());
           overlay.put(m.sessionId(), new Probe(true, m.seq(),
               meta ? orElse(m.kind(), p.live ? p.kind : "direct") : p.kind, meta ? orElse(m.title(), p.live ? p.title : "") : p.title,
-              p.live ? p.createdTs : m.ts(), meta && (m.kind() != null || m.title() != null || !p.live) ? m.ts() : p.metaTs,
-              p.tombFloor, p.tombAt));
+              p.live ? p.createdTs : m.ts(), meta ? m.ts() : p.metaTs, p.tombFloor, p.tombAt));
         }
       } else if (item instanceof IngestItem.Update u) {
         boolean recreate = !p.live && (p.tombAt < 0 || u.ts() > p.tombAt);
         // the latest event time wins for kind and title: a retried older update changes nothing
-        boolean changes = p.live && u.ts() >= p.metaTs
+        boolean changes = p.live && Session.takesKindTitle(p.metaTs, u.kind(), u.title(), u.ts())
             && ((u.kind() != null && !u.kind().equals(p.kind)) || (u.title() != null && !u.title().equals(p.title)));
         if (recreate || changes) {
           e = new AccountEvent.SessionUpdated(u.sessionId(), u.kind(), u.title(), u.ts());
@@ -283,7 +283,7 @@ public final class AccountState {
 
   private Probe probe(String sid) {
     Session s = sessions.get(sid);
-    if (s != null) return new Probe(true, Math.max(s.lastSeq(), s.readSeq()), s.kind(), s.title(), s.createdTs(), s.metaTs(), 0, -1);
+    if (s != null) return new Probe(true, s.seqFloor(), s.kind(), s.title(), s.createdTs(), s.metaTs(), 0, -1);
     Tombstone t = tombstones.get(sid);
     return t == null ? new Probe(false, 0, null, null, 0, 0, 0, -1) : new Probe(false, 0, null, null, 0, 0, t.lastSeq(), t.removedAt());
   }
@@ -331,7 +331,7 @@ public final class AccountState {
       Session old = sessions.get(r.sessionId());
       if (old != null) {
         replaceSession(old, null, v);
-        Tombstone t = new Tombstone(old.sessionId(), v, Math.max(old.lastSeq(), old.readSeq()), r.ts(), old.memberships(), old.leftAt());
+        Tombstone t = new Tombstone(old.sessionId(), v, old.seqFloor(), r.ts(), old.memberships(), old.leftAt());
         tombstones.put(t.sessionId(), t);
         VersionKey key = new VersionKey(v, t.sessionId());
         changes.add(key);

@@ -75,12 +75,22 @@ public record Session(
     return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, metaTs, leftAt, v);
   }
 
+  /** The rule of {@link #withKindTitle}: an event of time {@code ts} sets kind/title if it gives one and is not older. */
+  public static boolean takesKindTitle(long metaTs, String k, String t, long ts) {
+    return ts >= metaTs && (k != null || t != null);
+  }
+
+  /** The seq a new message must exceed: its last seq, or the seq it had when it was brought back. */
+  public long seqFloor() {
+    return Math.max(lastSeq(), readSeq);
+  }
+
   /**
    * Kind and title from an event of time {@code ts}; the latest event time wins (kept in
    * {@code metaTs}), so a retried older event cannot set an older title again.
    */
   public Session withKindTitle(String k, String t, long ts) {
-    if (ts < metaTs || (k == null && t == null)) return this;
+    if (!takesKindTitle(metaTs, k, t, ts)) return this;
     return new Session(sessionId, k == null ? kind : k, t == null ? title : t, lastMessage, readSeq, mentions, markedUnread,
         mutedUntil, draft, box, groups, createdTs, ts, leftAt, version);
   }
