@@ -17,6 +17,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -187,9 +188,13 @@ class ClusterMultiJvmTest {
   }
 
   private static JsonNode admin(NodeProcess via, String account) {
-    Api.Response r = via.api().get("/admin/accounts/" + account, OP);
-    assertEquals(200, r.status(), r.raw().body());
-    return r.body();
+    AtomicReference<JsonNode> body = new AtomicReference<>();
+    NodeProcess.await(() -> {
+      Api.Response r = via.api().get("/admin/accounts/" + account, OP);
+      if (r.status() == 200) body.set(r.body());
+      return r.status() == 200;
+    }, Duration.ofSeconds(60), "the account's admin view");
+    return body.get();
   }
 
   private static String adminOrNull(NodeProcess via, String account, String field) {
@@ -282,8 +287,15 @@ class ClusterMultiJvmTest {
       Map<Integer, Long> snapshot = Map.copyOf(acked);
       for (Map.Entry<Integer, Long> e : snapshot.entrySet()) {
         String token = Api.deviceToken(IDS[e.getKey()], "verify");
-        NodeProcess.await(() -> via.api().get("/v1/sessions/s", token).status() == 200, Duration.ofSeconds(60), "account to answer");
-        long seen = via.api().get("/v1/sessions/s", token).body().get("session").get("last_message").get("seq").asLong();
+        // One request both waits and reads: a second request could land during a hand-off and get a 503.
+        AtomicLong seenSeq = new AtomicLong(-1);
+        NodeProcess.await(() -> {
+          Api.Response r = via.api().get("/v1/sessions/s", token);
+          if (r.status() != 200) return false;
+          seenSeq.set(r.body().get("session").get("last_message").get("seq").asLong());
+          return true;
+        }, Duration.ofSeconds(60), "account to answer");
+        long seen = seenSeq.get();
         assertTrue(seen >= e.getValue(), "account " + e.getKey() + ": acknowledged seq " + e.getValue() + " but sees " + seen);
       }
     }
