@@ -117,6 +117,8 @@ public final class AccountEntity
 
   public record RemoveMember(String groupId, String sessionId, ActorRef<Reply> replyTo) implements Command {}
 
+  public record AddMembers(String groupId, List<String> sessionIds, ActorRef<Reply> replyTo) implements Command {}
+
   public record SetPinned(String groupId, List<String> sessionIds, ActorRef<Reply> replyTo) implements Command {}
 
   public sealed interface Reply extends CborSerializable {}
@@ -140,6 +142,8 @@ public final class AccountEntity
   public record GroupRemovedReply(String groupId, long version) implements Reply {}
 
   public record MemberReply(Session session, Group group, long version) implements Reply {}
+
+  public record MembersAddedReply(Group group, int added, long version) implements Reply {}
 
   public record GroupsReply(List<Group> groups, long version) implements Reply {}
 
@@ -269,6 +273,11 @@ public final class AccountEntity
         .onCommand(DeleteGroup.class, (st, c) -> decided(st.decideDeleteGroup(c.groupId(), now()), c.replyTo(),
             s -> new GroupRemovedReply(c.groupId(), s.version())))
         .onCommand(AddMember.class, (st, c) -> memberAction(st.decideAddMember(c.groupId(), c.sessionId(), now()), c.groupId(), c.sessionId(), c.replyTo()))
+        .onCommand(AddMembers.class, (st, c) -> {
+          Decision d = st.decideAddMembers(c.groupId(), c.sessionIds(), now());
+          int added = d instanceof Decision.Accept a ? a.events().size() : 0;
+          return decided(d, c.replyTo(), s -> new MembersAddedReply(s.group(c.groupId()), added, s.version()));
+        })
         .onCommand(RemoveMember.class, (st, c) -> memberAction(st.decideRemoveMember(c.groupId(), c.sessionId(), now()), c.groupId(), c.sessionId(), c.replyTo()))
         .onCommand(SetPinned.class, (st, c) -> groupAction(st.decideSetPinned(c.groupId(), c.sessionIds(), now()), c.groupId(), c.replyTo()))
         .build();

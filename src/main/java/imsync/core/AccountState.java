@@ -200,6 +200,24 @@ public final class AccountState {
     return new Decision.Accept(new AccountEvent.MemberAdded(groupId, sid, now));
   }
 
+  /**
+   * Adds many sessions to a custom group in one action (one journal write): every id must be a session;
+   * ids already in the group, or repeated, are skipped.
+   */
+  public Decision decideAddMembers(String groupId, List<String> sids, long now) {
+    Group g = groups.get(groupId);
+    if (g == null) return unknownGroup(groupId);
+    if (g.isSystem()) return Decision.invalid("members of system group \"" + groupId + "\" follow the session's box");
+    Set<String> seen = new HashSet<>();
+    List<AccountEvent> events = new ArrayList<>();
+    for (String sid : sids) {
+      Session s = sessions.get(sid);
+      if (s == null) return unknownSession(sid);
+      if (seen.add(sid) && !s.groups().contains(groupId)) events.add(new AccountEvent.MemberAdded(groupId, sid, now));
+    }
+    return events.isEmpty() ? Decision.UNCHANGED : new Decision.Accept(events);
+  }
+
   public Decision decideRemoveMember(String groupId, String sid, long now) {
     Group g = groups.get(groupId);
     if (g == null) return unknownGroup(groupId);

@@ -10,8 +10,13 @@ import akka.http.javadsl.server.Rejection;
 import akka.http.javadsl.server.RejectionHandler;
 import akka.http.javadsl.server.Route;
 import akka.http.scaladsl.model.EntityStreamSizeException;
+import akka.actor.CoordinatedShutdown;
+import com.typesafe.config.Config;
 import imsync.Settings;
 import imsync.cluster.ShardBalancer;
+import imsync.peer.PeerRoutes;
+import imsync.peer.RedisInbox;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +39,22 @@ public final class ApiRoutes extends HttpSupport {
         new GroupRoutes(auth, accounts, settings, limiter).route(),
         new DeviceRoutes(auth, accounts, settings, limiter).route(),
         new StreamRoutes(system, auth, accounts, settings, limiter).route(),
-        new AdminRoutes(system, balancer, auth, accounts, settings, limiter).route());
+        new AdminRoutes(system, balancer, auth, accounts, settings, limiter).route(),
+        benchRoutes(system, auth, accounts, settings, limiter));
+  }
+
+  /** The /bench routes exist only when a benchmark run turns them on (imsync.bench.enabled). */
+  private Route benchRoutes(ActorSystem<?> system, Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
+    Config bench = system.settings().config().getConfig("imsync.bench");
+    if (!bench.getBoolean("enabled")) return reject();
+    Optional<Route> peer = Optional.empty();
+    if (bench.getInt("redis.port") > 0) {
+      RedisInbox inbox = new RedisInbox(bench.getString("redis.host"), bench.getInt("redis.port"), bench.getInt("redis.pool-size"));
+      CoordinatedShutdown.get(system).addJvmShutdownHook(inbox::close);
+      peer = Optional.of(new PeerRoutes(auth, accounts, settings, limiter, inbox).route());
+    }
+    log.warn("benchmark routes are on (/bench): never in production");
+    return new BenchRoutes(auth, accounts, settings, limiter, peer).route();
   }
 
   public Route route() {

@@ -64,6 +64,20 @@ public final class GroupRoutes extends HttpSupport {
                 EntriesPage.Position after = afterText.map(GroupRoutes::decodePosition).orElse(null);
                 return askAccount(account, r -> new AccountEntity.GetEntries(gid, after, limit, r), GroupRoutes::entries);
               })))),
+              // An addition to the contract: many sessions into a custom group in one action.
+              path("sessions", () -> put(() -> jsonBody(false, body -> {
+                if (!Json.present(body, "sessions")) throw ApiException.invalid("sessions is required");
+                List<String> ids = Json.stringList(body.get("sessions"), "sessions", 1, 1000);
+                for (String id : ids) Json.id(id, Json.SESSION_ID, "sessions");
+                return askAccount(account, r -> new AccountEntity.AddMembers(gid, ids, r), reply -> {
+                  var m = (AccountEntity.MembersAddedReply) reply;
+                  ObjectNode n = JsonViews.object();
+                  n.set("group", JsonViews.group(m.group()));
+                  n.put("added", m.added());
+                  n.put("version", m.version());
+                  return n;
+                });
+              }))),
               path(PathMatchers.segment("sessions").slash(PathMatchers.segment()), rawSid -> {
                 String sid = sessionId(rawSid);
                 return concat(

@@ -155,6 +155,21 @@ class AccountStateTest {
   }
 
   @Test
+  void bulkAddPutsManySessionsInAGroupInOneDecisionAndSkipsMembersAndRepeats() {
+    f.ingest(f.msg("a", 1, "bob"), f.msg("b", 1, "bob"), f.msg("c", 1, "bob"));
+    f.run(f.state.decideCreateGroup("work", "Work", f.tick()));
+    f.run(f.state.decideAddMember("work", "a", f.tick()));
+    Decision d = f.run(f.state.decideAddMembers("work", List.of("a", "b", "c", "b"), f.tick()));
+    assertEquals(2, ((Decision.Accept) d).events().size(), "a is a member already and b repeats");
+    assertEquals(3, f.state.group("work").sessionCount());
+    assertEquals(List.of("work"), f.s("c").groups());
+    assertInstanceOf(Decision.Unchanged.class, f.state.decideAddMembers("work", List.of("a", "c"), f.tick()));
+    assertEquals(ErrorCode.NOT_FOUND, reject(f.state.decideAddMembers("work", List.of("a", "zzz"), f.tick())));
+    assertEquals(ErrorCode.INVALID_REQUEST, reject(f.state.decideAddMembers(Box.ARCHIVE, List.of("a"), f.tick())));
+    assertEquals(ErrorCode.NOT_FOUND, reject(f.state.decideAddMembers("nope", List.of("a"), f.tick())));
+  }
+
+  @Test
   void boxMoveDropsPinsOfTheOldBox() {
     f.ingest(f.msg("a", 1, "bob"), f.msg("b", 1, "bob"));
     f.run(f.state.decideSetPinned(Box.INBOX, List.of("a", "b"), f.tick()));

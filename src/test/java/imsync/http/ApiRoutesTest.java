@@ -184,6 +184,26 @@ class ApiRoutesTest {
   }
 
   @Test
+  void bulkAddOfMembersAndBenchRoutesOffByDefault() {
+    String a = account();
+    String t = deviceToken(a, "phone");
+    api.message("s1", 1, "bob", 1000, a);
+    api.message("s2", 1, "bob", 2000, a);
+    assertEquals(200, api.post("/v1/groups", t, "{\"group_id\": \"work\", \"name\": \"Work\"}").status());
+    Api.Response added = api.put("/v1/groups/work/sessions", t, "{\"sessions\": [\"s1\", \"s2\", \"s1\"]}");
+    assertEquals(200, added.status(), added.raw().body());
+    assertEquals(2, added.body().get("added").asInt());
+    assertEquals(2, added.body().get("group").get("session_count").asInt());
+    assertEquals(added.body().get("version").asLong(), added.body().get("group").get("version").asLong());
+    assertEquals(0, api.put("/v1/groups/work/sessions", t, "{\"sessions\": [\"s2\"]}").body().get("added").asInt());
+    assertError(api.put("/v1/groups/work/sessions", t, "{\"sessions\": [\"s1\", \"nope\"]}"), 404, "not_found");
+    assertError(api.put("/v1/groups/work/sessions", t, "{\"sessions\": []}"), 400, "invalid_request");
+    assertError(api.put("/v1/groups/inbox/sessions", t, "{\"sessions\": [\"s1\"]}"), 400, "invalid_request");
+    // the benchmark's routes exist only on a node started with imsync.bench.enabled
+    assertError(api.post("/bench/ceiling?bytes=100", t, "{}"), 404, "not_found");
+  }
+
+  @Test
   void entriesPageThroughAMappingList() {
     String a = account();
     String t = deviceToken(a, "phone");

@@ -1,0 +1,60 @@
+package imsync.http;
+
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpEntities;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.server.Route;
+import akka.util.ByteString;
+import imsync.Settings;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Benchmark-only routes, mounted only when {@code imsync.bench.enabled}: {@code POST /bench/ceiling?bytes=N}
+ * does what every sync does in the front end (bearer token, rate limit, JSON body) and answers a
+ * precomputed body of N bytes, so "sync req/s ÷ ceiling req/s" is the share of the node's HTTP capacity
+ * a real sync reaches; and the Redis inbox peer's routes under {@code /bench/redis} when one is set up.
+ */
+public final class BenchRoutes extends HttpSupport {
+  private static final int MAX_CEILING_BYTES = 8 * 1024 * 1024;
+  private final ConcurrentHashMap<Integer, ByteString> bodies = new ConcurrentHashMap<>();
+  private final Optional<Route> peer;
+
+  public BenchRoutes(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter, Optional<Route> peer) {
+    super(auth, accounts, settings, limiter);
+    this.peer = peer;
+  }
+
+  public Route route() {
+    Route ceiling = path(akka.http.javadsl.server.PathMatchers.segment("bench").slash("ceiling"), () -> post(() ->
+        authenticated(Auth.Scope.DEVICE, p -> jsonBody(true, body -> parameterOptional("bytes", bytes -> {
+          int size = parseSize(bytes);
+          return complete(HttpResponse.create().withStatus(StatusCodes.OK)
+              .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, bodies.computeIfAbsent(size, BenchRoutes::filler))));
+        })))));
+    return peer.map(r -> concat(ceiling, r)).orElse(ceiling);
+  }
+
+  private static int parseSize(Optional<String> text) {
+    try {
+      int n = Integer.parseInt(text.orElse("1024"));
+      if (n >= 16 && n <= MAX_CEILING_BYTES) return n;
+    } catch (NumberFormatException ignored) {
+      // falls through to the error
+    }
+    throw ApiException.invalid("bytes must be an integer between 16 and " + MAX_CEILING_BYTES);
+  }
+
+  /** A JSON object of exactly {@code size} bytes: {"pad":"xxx…"}. */
+  private static ByteString filler(int size) {
+    byte[] out = new byte[size];
+    byte[] head = "{\"pad\":\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    System.arraycopy(head, 0, out, 0, head.length);
+    Arrays.fill(out, head.length, size - 2, (byte) 'x');
+    out[size - 2] = '"';
+    out[size - 1] = '}';
+    return ByteString.fromArrayUnsafe(out);
+  }
+}

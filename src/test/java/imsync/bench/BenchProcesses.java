@@ -1,0 +1,235 @@
+package imsync.bench;
+
+import imsync.testkit.LocalCassandra;
+import imsync.testkit.TestSettings;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The processes of a benchmark run, each on its own ports and folders under {@code target/bench}: a fresh
+ * Cassandra, a fresh {@code redis-server} (Debian's package), and one imsync node in its own JVM with the
+ * bench routes on. Separate processes, so each one's CPU time can be read from {@code /proc}.
+ */
+final class BenchProcesses implements AutoCloseable {
+  static final int CQL_PORT = 29042;
+  static final int REDIS_PORT = 26379;
+  static final int HTTP_PORT = 38080;
+  private static final HttpClient PROBE = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  final Path dir = LocalCassandra.projectDir().resolve("target/bench");
+  private Process redis;
+  private Process node;
+  private boolean cassandraStarted;
+  final String nodeHeap;
+
+  BenchProcesses(String nodeHeap) {
+    this.nodeHeap = nodeHeap;
+  }
+
+  void startCassandra() throws IOException {
+    deleteTree(dir.resolve("cassandra"));
+    cassandraScript("start");
+    cassandraStarted = true;
+  }
+
+  long cassandraPid() {
+    try {
+      return Long.parseLong(Files.readString(dir.resolve("cassandra/cassandra.pid")).trim());
+    } catch (IOException | NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  void startRedis() throws IOException {
+    Path data = dir.resolve("redis");
+    deleteTree(data);
+    Files.createDirectories(data);
+    // Append-only file with fsync every second: the usual production setting of a Redis inbox.
+    redis = new ProcessBuilder("redis-server", "--port", Integer.toString(REDIS_PORT), "--bind", "127.0.0.1",
+        "--dir", data.toString(), "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+        "--protected-mode", "no")
+        .redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
+    await(() -> redisPing(), Duration.ofSeconds(30), "redis-server to answer PING");
+  }
+
+  long redisPid() {
+    return redis == null ? -1 : redis.pid();
+  }
+
+  static boolean redisPing() {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", REDIS_PORT), 500);
+      OutputStream out = s.getOutputStream();
+      out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = s.getInputStream();
+      byte[] buf = new byte[7];
+      int n = in.readNBytes(buf, 0, 7);
+      return n == 7 && new String(buf, StandardCharsets.US_ASCII).startsWith("+PONG");
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  void startNode() throws IOException {
+    Path log = dir.resolve("node.log");
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xms" + nodeHeap, "-Xmx" + nodeHeap, "-XX:+UseParallelGC",
+        "-Dlogback.configurationFile=" + LocalCassandra.projectDir().resolve("target/classes/logback.xml"),
+        "-Dimsync.rate-limit.per-second=0",
+        "-cp", System.getProperty("java.class.path"),
+        "imsync.Main"));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    Map<String, String> env = pb.environment();
+    env.put("IMSYNC_HTTP_PORT", Integer.toString(HTTP_PORT));
+    env.put("IMSYNC_REMOTE_PORT", "38520");
+    env.put("IMSYNC_MANAGEMENT_PORT", "38558");
+    env.put("IMSYNC_CASSANDRA", "127.0.0.1:" + CQL_PORT);
+    env.put("IMSYNC_AUTH_SECRET", TestSettings.SECRET);
+    env.put("IMSYNC_BENCH", "true");
+    env.put("IMSYNC_BENCH_REDIS_PORT", Integer.toString(REDIS_PORT));
+    node = pb.start();
+    await(this::nodeReady, Duration.ofSeconds(180), "the imsync node to be ready");
+  }
+
+  /** SIGTERM (coordinated shutdown), then a new JVM: every account is cold afterwards. */
+  void restartNode() throws IOException, InterruptedException {
+    node.destroy();
+    if (!node.waitFor(60, TimeUnit.SECONDS)) node.destroyForcibly().waitFor();
+    startNode();
+  }
+
+  long nodePid() {
+    return node == null ? -1 : node.pid();
+  }
+
+  String nodeBase() {
+    return "http://127.0.0.1:" + HTTP_PORT;
+  }
+
+  private boolean nodeReady() {
+    if (node != null && !node.isAlive()) throw new IllegalStateException("the imsync node exited; see " + dir.resolve("node.log"));
+    try {
+      HttpResponse<Void> r = PROBE.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:38558/ready"))
+          .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.discarding());
+      return r.statusCode() == 200;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /** Heap in use after a full GC of the node ({@code jcmd GC.run}, then {@code GC.heap_info}), in bytes. */
+  long nodeHeapUsedAfterGc() throws IOException, InterruptedException {
+    jcmd("GC.run");
+    String info = jcmd("GC.heap_info");
+    // ParallelGC prints "PSYoungGen total 123K, used 45K" and "ParOldGen total 678K, used 90K"
+    long used = 0;
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("used (\\d+)K").matcher(info);
+    int regions = 0;
+    while (m.find() && regions < 2) {
+      used += Long.parseLong(m.group(1)) * 1024;
+      regions++;
+    }
+    if (regions < 2) throw new IllegalStateException("unexpected GC.heap_info output: " + info);
+    return used;
+  }
+
+  private String jcmd(String command) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+        Long.toString(node.pid()), command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    p.waitFor();
+    return out;
+  }
+
+  /** CPU time (user + system) of a process so far, in nanoseconds, from /proc/[pid]/stat (100 ticks/s). */
+  static long cpuNanos(long pid) {
+    if (pid <= 0) return 0;
+    try {
+      String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14 and 15)
+      return ticks * 10_000_000L;
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+  }
+
+  @Override
+  public void close() {
+    if (node != null) {
+      node.destroy();
+      try {
+        if (!node.waitFor(30, TimeUnit.SECONDS)) node.destroyForcibly();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (redis != null) redis.destroy();
+    if (cassandraStarted) {
+      try {
+        cassandraScript("stop");
+      } catch (IOException e) {
+        System.err.println("could not stop the bench Cassandra: " + e);
+      }
+    }
+  }
+
+  private void cassandraScript(String script) throws IOException {
+    Path root = LocalCassandra.projectDir();
+    ProcessBuilder pb = new ProcessBuilder(root.resolve("cassandra/bin/" + script).toString())
+        .directory(root.toFile()).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(new File(dir.toFile(), "cassandra-scripts.log")));
+    Files.createDirectories(dir);
+    Map<String, String> env = pb.environment();
+    env.put("CASSANDRA_DATA", dir.resolve("cassandra").toString());
+    env.put("CASSANDRA_CQL_PORT", Integer.toString(CQL_PORT));
+    env.put("CASSANDRA_STORAGE_PORT", "29000");
+    env.put("CASSANDRA_JMX_PORT", "29199");
+    env.put("CASSANDRA_HEAP", "2g");
+    try {
+      int rc = pb.start().waitFor();
+      if (rc != 0) throw new IOException("cassandra/bin/" + script + " exited " + rc + "; see " + dir.resolve("cassandra-scripts.log"));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
+  }
+
+  static void await(BooleanSupplier condition, Duration timeout, String what) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) throw new IllegalStateException("timed out waiting for " + what);
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200)); // poll interval of the await
+    }
+  }
+
+  private static void deleteTree(Path p) throws IOException {
+    if (!Files.exists(p)) return;
+    try (var walk = Files.walk(p)) {
+      for (Path x : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(x);
+    }
+  }
+}

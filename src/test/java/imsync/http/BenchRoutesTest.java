@@ -1,0 +1,31 @@
+package imsync.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import imsync.testkit.Api;
+import imsync.testkit.LocalCassandra;
+import imsync.testkit.TestNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The benchmark's HTTP ceiling: the front end's own work (token, body) and a precomputed answer of a given size. */
+@ExtendWith(LocalCassandra.class)
+class BenchRoutesTest {
+
+  @Test
+  void ceilingAnswersExactlyTheAskedSizeAfterTheSameChecksAsASync() {
+    try (TestNode node = TestNode.start("imsync.bench.enabled = true")) {
+      Api api = node.api();
+      String token = Api.deviceToken("ceiling-account", "d");
+      Api.Response r = api.post("/bench/ceiling?bytes=5000", token, "{\"cursor\": \"x\", \"limit\": 200}");
+      assertEquals(200, r.status(), r.raw().body());
+      assertEquals(5000, r.raw().body().length());
+      assertEquals(5000 - 10, r.body().get("pad").asText().length(), "a JSON object of exactly that size");
+      assertEquals(401, api.post("/bench/ceiling?bytes=5000", null, "{}").status());
+      assertEquals("invalid_json", api.post("/bench/ceiling", token, "{").errorCode());
+      assertEquals("invalid_request", api.post("/bench/ceiling?bytes=nine", token, "{}").errorCode());
+      // no Redis peer configured on this node: its routes are absent
+      assertEquals(404, api.post("/bench/redis/v1/sync", token, "{}").status());
+    }
+  }
+}
