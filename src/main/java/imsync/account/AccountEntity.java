@@ -287,8 +287,9 @@ public final class AccountEntity
     AccountState.IngestDecision d = st.decideIngest(accountId, c.items());
     int accepted = d.events().size();
     if (accepted == 0) return Effect().reply(c.replyTo(), new IngestReply(0, d.ignored()));
-    // One journal write for the whole batch of this account.
-    return Effect().persist(d.events()).thenRun(this::wakeWaiters).thenReply(c.replyTo(), s -> new IngestReply(accepted, d.ignored()));
+    // One journal row for the whole batch of this account.
+    return Effect().persist(AccountEvent.Batch.of(d.events())).thenRun(this::wakeWaiters)
+        .thenReply(c.replyTo(), s -> new IngestReply(accepted, d.ignored()));
   }
 
   private ReplyEffect<AccountEvent, AccountState> onSync(AccountState st, Sync c) {
@@ -444,7 +445,9 @@ public final class AccountEntity
   private ReplyEffect<AccountEvent, AccountState> decided(Decision d, ActorRef<Reply> replyTo,
                                                          Function<AccountState, Reply> reply) {
     if (d instanceof Decision.Reject r) return Effect().reply(replyTo, new Rejected(r.code(), r.message()));
-    if (d instanceof Decision.Accept a) return Effect().persist(a.events()).thenRun(this::wakeWaiters).thenReply(replyTo, reply::apply);
+    if (d instanceof Decision.Accept a) {
+      return Effect().persist(AccountEvent.Batch.of(a.events())).thenRun(this::wakeWaiters).thenReply(replyTo, reply::apply);
+    }
     return Effect().none().thenReply(replyTo, reply::apply);
   }
 

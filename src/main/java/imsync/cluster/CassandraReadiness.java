@@ -25,6 +25,6 @@ public final class CassandraReadiness implements Supplier<CompletionStage<Boolea
     return session.selectOne("SELECT release_version FROM system.local")
         .toCompletableFuture()
         .orTimeout(Duration.ofSeconds(2).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
-        .handle((row, failure) -> failure == null && row.isPresent());
+        .handleAsync((row, failure) -> failure == null && row.isPresent(), imsync.http.HttpSupport.IN_PLACE);
   }
 }

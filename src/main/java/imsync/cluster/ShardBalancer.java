@@ -17,6 +17,7 @@ import akka.cluster.typed.SingletonActor;
 import akka.cluster.typed.Subscribe;
 import imsync.CborSerializable;
 import imsync.account.AccountEntity;
+import imsync.http.HttpSupport;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -84,12 +85,12 @@ public final class ShardBalancer {
       if (m.status() == MemberStatus.up() && !state.getUnreachable().contains(m)) up.add(m.address());
     }
     up.sort(Comparator.comparing(Address::toString));
-    return client.getShardLocations().thenCompose(locations -> {
+    return client.getShardLocations().thenComposeAsync(locations -> {
       Map<String, Address> current = new HashMap<>();
       locations.getShardLocations().forEach((shard, loc) -> current.put(shard, loc.address()));
       Map<String, Address> moves = ShardPlan.balance(shards, up, current);
       if (moves.isEmpty()) return CompletableFuture.completedFuture(0);
-      return client.setShardLocations(moves).thenApply(done -> moves.size());
-    });
+      return client.setShardLocations(moves).thenApplyAsync(done -> moves.size(), HttpSupport.IN_PLACE);
+    }, HttpSupport.IN_PLACE);
   }
 }

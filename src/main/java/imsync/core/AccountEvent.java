@@ -28,6 +28,7 @@ import java.util.List;
   @JsonSubTypes.Type(value = AccountEvent.PinnedSet.class, name = "pin"),
   @JsonSubTypes.Type(value = AccountEvent.DevicesProgressed.class, name = "devs"),
   @JsonSubTypes.Type(value = AccountEvent.DeviceRemoved.class, name = "devrm"),
+  @JsonSubTypes.Type(value = AccountEvent.Batch.class, name = "batch"),
 })
 public sealed interface AccountEvent extends CborSerializable {
   /** Time of the change (event ts for ingest, server time for terminal actions). */
@@ -74,6 +75,28 @@ public sealed interface AccountEvent extends CborSerializable {
   record DevicesProgressed(List<Device> devices, long ts) implements AccountEvent {}
 
   record DeviceRemoved(String deviceId, long ts) implements AccountEvent {}
+
+  /**
+   * The changes of one command (an ingest call's deliveries to this account, a bulk add), stored as one
+   * journal row: Cassandra's cost is mostly per row, not per byte. Applying it applies each change in
+   * order, each taking its own version, exactly as if they had been stored one by one.
+   */
+  record Batch(List<AccountEvent> events) implements AccountEvent {
+    public Batch {
+      events = List.copyOf(events);
+      if (events.isEmpty()) throw new IllegalArgumentException("an empty batch");
+    }
+
+    @Override
+    public long ts() {
+      return events.get(events.size() - 1).ts();
+    }
+
+    /** One event as itself, several as a batch. */
+    public static AccountEvent of(List<AccountEvent> events) {
+      return events.size() == 1 ? events.get(0) : new Batch(events);
+    }
+  }
 
   /** Whether the event changes what sync delivers (and so takes a new version). */
   default boolean raisesVersion() {

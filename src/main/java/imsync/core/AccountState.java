@@ -328,6 +328,10 @@ public final class AccountState {
   // ---------------------------------------------------------------- event application (the only mutation)
 
   public void apply(AccountEvent event) {
+    if (event instanceof AccountEvent.Batch b) {
+      for (AccountEvent e : b.events()) apply(e);
+      return;
+    }
     if (!event.raisesVersion()) {
       applyDeviceEvent(event);
       return;

@@ -32,10 +32,13 @@ public final class AdminRoutes extends HttpSupport {
   private final ActorRef<ShardBalancer.Command> balancer;
   private final int numberOfShards;
 
+  private final StreamStats streamStats;
+
   public AdminRoutes(ActorSystem<?> system, ActorRef<ShardBalancer.Command> balancer, Auth auth, Accounts accounts,
-                     Settings settings, RateLimiter limiter) {
+                     Settings settings, RateLimiter limiter, StreamStats streamStats) {
     super(auth, accounts, settings, limiter);
     this.system = system;
+    this.streamStats = streamStats;
     this.balancer = balancer;
     this.numberOfShards = system.settings().config().getInt("akka.cluster.sharding.number-of-shards");
   }
@@ -78,23 +81,23 @@ public final class AdminRoutes extends HttpSupport {
           Address to = upMember(Json.requireString(body, "to"));
           CompletionStage<HttpResponse> moved = ExternalShardAllocation.get(system).getClient(AccountEntity.TYPE_KEY.name())
               .setShardLocation(shard, to)
-              .handle((done, failure) -> {
+              .handleAsync((done, failure) -> {
                 if (failure != null) return unavailable();
                 ObjectNode n = JsonViews.object();
                 n.put("shard_id", shard);
                 n.put("to", to.toString());
                 return ok(n);
-              });
+              }, IN_PLACE);
           return completeWithFuture(moved);
         }))),
         path("rebalance", () -> post(() -> completeWithFuture(
             AskPattern.<ShardBalancer.Command, Integer>ask(balancer, ShardBalancer.Rebalance::new, settings.askTimeout(), system.scheduler())
-                .handle((moved, failure) -> {
+                .handleAsync((moved, failure) -> {
                   if (failure != null || moved < 0) return unavailable();
                   ObjectNode n = JsonViews.object();
                   n.put("moved", moved);
                   return ok(n);
-                })))))));
+                }, IN_PLACE)))))));
   }
 
   private Address upMember(String text) {
@@ -115,12 +118,13 @@ public final class AdminRoutes extends HttpSupport {
         (ActorRef<ShardRegion.ClusterShardingStats> r) -> new GetClusterShardingStats(AccountEntity.TYPE_KEY, Duration.ofSeconds(3), r),
         Duration.ofSeconds(5), system.scheduler());
     CompletionStage<Map<String, Integer>> planned = ExternalShardAllocation.get(system).getClient(AccountEntity.TYPE_KEY.name())
-        .getShardLocations().thenApply(locations -> {
+        .getShardLocations().thenApplyAsync(locations -> {
           Map<String, Integer> perMember = new java.util.HashMap<>();
           locations.getShardLocations().values().forEach(l -> perMember.merge(l.address().toString(), 1, Integer::sum));
           return perMember;
-        });
-    return stats.thenCombine(planned, (s, plan) -> render(s, plan)).exceptionally(failure -> unavailable());
+        }, IN_PLACE);
+    return stats.thenCombineAsync(planned, (s, plan) -> render(s, plan), IN_PLACE)
+        .handleAsync((view, failure) -> failure == null ? view : unavailable(), IN_PLACE);
   }
 
   private HttpResponse render(ShardRegion.ClusterShardingStats s, Map<String, Integer> planned) {
@@ -132,6 +136,10 @@ public final class AdminRoutes extends HttpSupport {
       if (leader == null) n.putNull("leader");
       else n.put("leader", leader.toString());
       n.put("number_of_shards", numberOfShards);
+      // this node's WebSocket streams: open now, and cut off for not reading
+      ObjectNode streams = n.putObject("streams");
+      streams.put("open", streamStats.open());
+      streams.put("slow_clients_closed", streamStats.slowClientsClosed());
       var arr = n.putArray("members");
       for (Member m : cluster.state().getMembers()) {
         ObjectNode o = arr.addObject();

@@ -28,6 +28,7 @@ public final class ApiRoutes extends HttpSupport {
   private static final Logger log = LoggerFactory.getLogger(ApiRoutes.class);
 
   private final Route routes;
+  private final StreamStats streamStats = new StreamStats();
 
   public ApiRoutes(ActorSystem<?> system, ActorRef<ShardBalancer.Command> balancer, Auth auth, Accounts accounts,
                    Settings settings, RateLimiter limiter) {
@@ -38,8 +39,8 @@ public final class ApiRoutes extends HttpSupport {
         new SessionRoutes(auth, accounts, settings, limiter).route(),
         new GroupRoutes(auth, accounts, settings, limiter).route(),
         new DeviceRoutes(auth, accounts, settings, limiter).route(),
-        new StreamRoutes(system, auth, accounts, settings, limiter).route(),
-        new AdminRoutes(system, balancer, auth, accounts, settings, limiter).route(),
+        new StreamRoutes(system, auth, accounts, settings, limiter, streamStats).route(),
+        new AdminRoutes(system, balancer, auth, accounts, settings, limiter, streamStats).route(),
         benchRoutes(system, auth, accounts, settings, limiter));
   }
 

@@ -18,6 +18,7 @@ import imsync.core.Box;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,6 +29,13 @@ import org.slf4j.LoggerFactory;
  */
 public abstract class HttpSupport extends AllDirectives {
   private static final Logger log = LoggerFactory.getLogger(HttpSupport.class);
+
+  /**
+   * Runs a callback on the thread that completed the future. Akka's CompletionStages (Scala's converted
+   * futures) run even {@code handle}/{@code thenApply} through the common pool, which on a 2-core machine
+   * starts a new thread per task; our callbacks are short and never block, so they run in place.
+   */
+  public static final Executor IN_PLACE = Runnable::run;
 
   protected final Auth auth;
   protected final Accounts accounts;
@@ -115,14 +123,14 @@ public abstract class HttpSupport extends AllDirectives {
 
   protected CompletionStage<HttpResponse> toResponse(CompletionStage<AccountEntity.Reply> reply,
                                                      Function<AccountEntity.Reply, JsonNode> onReply) {
-    return reply.handle((r, failure) -> {
+    return reply.handleAsync((r, failure) -> {
       if (failure != null) {
         log.warn("account did not answer: {}", failure.toString());
         return unavailable();
       }
       if (r instanceof AccountEntity.Rejected rej) return ApiErrors.of(rej.code(), rej.message());
       return ok(onReply.apply(r));
-    });
+    }, IN_PLACE);
   }
 
   protected HttpResponse unavailable() {

@@ -41,7 +41,7 @@ public final class IngestRoutes extends HttpSupport {
     List<CompletableFuture<AccountEntity.Reply>> asks = new ArrayList<>(perAccount.size());
     perAccount.forEach((account, items) ->
         asks.add(accounts.ask(account, r -> new AccountEntity.Ingest(List.copyOf(items), r)).toCompletableFuture()));
-    return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).handle((ignored, failure) -> {
+    return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).handleAsync((ignored, failure) -> {
       if (failure != null) return unavailable();
       int accepted = 0;
       int ignoredCount = 0;
@@ -54,7 +54,7 @@ public final class IngestRoutes extends HttpSupport {
       n.put("accepted", accepted);
       n.put("ignored", ignoredCount);
       return ok(n);
-    });
+    }, IN_PLACE);
   }
 
   /** Validates every event; returns each recipient's items in call order. */

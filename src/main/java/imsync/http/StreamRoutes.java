@@ -10,6 +10,7 @@ import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.Route;
 import akka.japi.Pair;
 import akka.pattern.Patterns;
+import akka.stream.BackpressureTimeoutException;
 import akka.stream.KillSwitches;
 import akka.stream.Materializer;
 import akka.stream.SharedKillSwitch;
@@ -43,10 +44,13 @@ public final class StreamRoutes extends HttpSupport {
   private final ActorSystem<?> system;
   private final CursorCodec codec;
   private final SharedKillSwitch streams = KillSwitches.shared("imsync-streams");
+  private final StreamStats stats;
 
-  public StreamRoutes(ActorSystem<?> system, Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
+  public StreamRoutes(ActorSystem<?> system, Auth auth, Accounts accounts, Settings settings, RateLimiter limiter,
+                      StreamStats stats) {
     super(auth, accounts, settings, limiter);
     this.system = system;
+    this.stats = stats;
     this.codec = new CursorCodec(settings.cursorSecret());
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "close-sync-streams", () -> {
       streams.shutdown();
@@ -79,12 +83,20 @@ public final class StreamRoutes extends HttpSupport {
         // binary messages are drained and ignored, so they cannot stall the acks behind them
         .mapAsync(1, m -> m.isText()
             ? m.asTextMessage().getStreamedText().runFold("", String::concat, mat)
-            : m.asBinaryMessage().getStreamedData().runWith(Sink.ignore(), mat).thenApply(done -> ""))
+            : m.asBinaryMessage().getStreamedData().runWith(Sink.ignore(), mat).thenApplyAsync(done -> "", IN_PLACE))
         .toMat(Sink.foreach(text -> ack(account, device, text)), (a, b) -> b);
     Source<Message, NotUsed> frames = Source.unfoldAsync(new Position(cursor, false, true), pos -> next(account, device, pos))
         .filter(Optional::isPresent)
         .map(Optional::get)
         .backpressureTimeout(settings.streamSlowClientTimeout())
+        .watchTermination((notUsed, done) -> {
+          stats.open.incrementAndGet();
+          done.whenComplete((d, failure) -> {
+            stats.open.decrementAndGet();
+            if (failure instanceof BackpressureTimeoutException) stats.slowClientsClosed.incrementAndGet();
+          });
+          return notUsed;
+        })
         .via(streams.flow());
     return Flow.fromSinkAndSourceCoupled(acks, frames);
   }
@@ -96,7 +108,7 @@ public final class StreamRoutes extends HttpSupport {
     String acking = pos.start() ? device : null;
     CompletionStage<AccountEntity.Reply> reply = accounts.ask(account,
         r -> new AccountEntity.Sync(pos.cursor(), null, settings.streamPageSize(), wait, acking, r), Duration.ofMillis(wait));
-    return reply.handle((r, failure) -> {
+    return reply.handleAsync((r, failure) -> {
       if (failure != null || !(r instanceof AccountEntity.SyncReply s)) {
         return null; // account unreachable for now (moving, restarting, storage down): try again shortly
       }
@@ -104,10 +116,10 @@ public final class StreamRoutes extends HttpSupport {
       // the first answer is always sent (it carries the cursor); later, an expired long poll sends nothing
       Optional<Message> frame = s.isEmpty() && pos.caughtUp() ? Optional.empty() : Optional.of(TextMessage.create(SyncRoutes.render(s).toString()));
       return Optional.of(Pair.create(after, frame));
-    }).thenCompose(step -> step != null
+    }, IN_PLACE).thenComposeAsync(step -> step != null
         ? CompletableFuture.completedFuture(step)
         : Patterns.after(Duration.ofSeconds(1), system.classicSystem().scheduler(), system.executionContext(),
-            () -> CompletableFuture.completedFuture(Optional.of(Pair.create(pos, Optional.<Message>empty())))));
+            () -> CompletableFuture.completedFuture(Optional.of(Pair.create(pos, Optional.<Message>empty())))), IN_PLACE);
   }
 
   private void ack(String account, String device, String text) {

@@ -53,16 +53,28 @@ class AccountEntityTest {
   }
 
   @Test
-  void ingestPersistsOneEventPerAcceptedDeliveryAndCountsIgnored() {
+  void ingestStoresItsAcceptedDeliveriesAsOneJournalRowAndCountsIgnored() {
     var result = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(
         List.of(msg("dm:bob", 1, "bob"), msg("dm:bob", 1, "bob"), msg("dm:bob", 2, "alice")), r));
     assertEquals(new AccountEntity.IngestReply(2, 1), result.reply());
-    assertEquals(2, result.events().size());
-    var m = (AccountEvent.MessageIngested) result.events().get(0);
+    assertEquals(1, result.events().size(), "one row for the whole call");
+    var batch = (AccountEvent.Batch) result.events().get(0);
+    assertEquals(2, batch.events().size());
+    var m = (AccountEvent.MessageIngested) batch.events().get(0);
     assertTrue(m.mentioned());
     assertFalse(m.own());
-    assertTrue(((AccountEvent.MessageIngested) result.events().get(1)).own());
+    assertTrue(((AccountEvent.MessageIngested) batch.events().get(1)).own());
     assertEquals(0, result.state().session("dm:bob").unreadCount());
+    assertEquals(2, result.state().version(), "each change of the batch takes its own version");
+    var single = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(List.of(msg("dm:bob", 3, "bob")), r));
+    assertInstanceOf(AccountEvent.MessageIngested.class, single.event(), "a single change is stored as itself");
+    var bulk = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.CreateGroup("work", "Work", r));
+    entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(List.of(msg("dm:carol", 1, "carol")), r));
+    var added = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.AddMembers("work", List.of("dm:bob", "dm:carol"), r));
+    assertEquals(2, ((AccountEntity.MembersAddedReply) added.reply()).added());
+    assertEquals(2, ((AccountEvent.Batch) added.event()).events().size());
+    assertEquals(2, ((AccountEntity.MembersAddedReply) added.reply()).group().sessionCount());
+    assertTrue(bulk.reply() instanceof AccountEntity.GroupReply);
   }
 
   @Test

@@ -38,10 +38,27 @@ final class BenchProcesses implements AutoCloseable {
   private Process redis;
   private Process node;
   private boolean cassandraStarted;
+  private boolean closed;
   final String nodeHeap;
 
   BenchProcesses(String nodeHeap) {
     this.nodeHeap = nodeHeap;
+    for (int port : new int[] {CQL_PORT, REDIS_PORT, HTTP_PORT}) {
+      if (listening(port)) {
+        throw new IllegalStateException("port " + port + " is in use: is another benchmark run still going? Stop it first");
+      }
+    }
+    // Ctrl-C or a failure still stops what this run started
+    Runtime.getRuntime().addShutdownHook(new Thread(this::close, "bench-processes-stop"));
+  }
+
+  private static boolean listening(int port) {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 300);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   void startCassandra() throws IOException {
@@ -96,6 +113,8 @@ final class BenchProcesses implements AutoCloseable {
         "-Xms" + nodeHeap, "-Xmx" + nodeHeap, "-XX:+UseParallelGC",
         "-Dlogback.configurationFile=" + LocalCassandra.projectDir().resolve("target/classes/logback.xml"),
         "-Dimsync.rate-limit.per-second=0",
+        // extra node JVM options for a run, e.g. -Dbench.node.opts=-XX:StartFlightRecording=filename=x.jfr
+        System.getProperty("bench.node.opts", "-Dimsync.bench.enabled=true"),
         "-cp", System.getProperty("java.class.path"),
         "imsync.Main"));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
@@ -109,6 +128,12 @@ final class BenchProcesses implements AutoCloseable {
     env.put("IMSYNC_BENCH_REDIS_PORT", Integer.toString(REDIS_PORT));
     node = pb.start();
     await(this::nodeReady, Duration.ofSeconds(180), "the imsync node to be ready");
+    // readiness comes from Akka Management; the API port binds a moment later
+    await(this::apiBound, Duration.ofSeconds(60), "the imsync API port");
+  }
+
+  private boolean apiBound() {
+    return listening(HTTP_PORT);
   }
 
   /** SIGTERM (coordinated shutdown), then a new JVM: every account is cold afterwards. */
@@ -153,6 +178,7 @@ final class BenchProcesses implements AutoCloseable {
       regions++;
     }
     if (regions < 2) throw new IllegalStateException("unexpected GC.heap_info output: " + info);
+    if (Boolean.getBoolean("bench.debug.heap")) System.out.println("GC.heap_info: " + info);
     return used;
   }
 
@@ -178,7 +204,9 @@ final class BenchProcesses implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (closed) return;
+    closed = true;
     if (node != null) {
       node.destroy();
       try {

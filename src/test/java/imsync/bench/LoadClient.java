@@ -1,28 +1,36 @@
 package imsync.bench;
 
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
+import java.net.Socket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntFunction;
+import java.util.function.Supplier;
 
 /**
- * The load generator: HTTP/1.1 keep-alive requests with a fixed number in flight (closed loop), each
- * request built from the answer of the previous one of its account (a sync sends the cursor it got), and
- * each answer checked. A non-200 answer or a failed check counts as a failure, never as speed.
+ * The load generator: HTTP/1.1 keep-alive requests from a fixed number of connections, one thread and
+ * one blocking socket each (closed loop: each connection sends its next request when the answer to the
+ * last one is in). Each request is built from the answer of the previous one of its account (a sync
+ * sends the cursor it got), and each answer is checked: a non-200 answer or a failed check counts as a
+ * failure, never as speed.
  *
- * <p>Why a Java client and not wrk: a sync's body depends on the previous answer of the same account,
- * and every answer is checked against what was ingested; wrk's Lua hooks cannot tie an answer to its
- * request across connections. The client's own CPU share is measured and reported with every figure.
+ * <p>Why this and not wrk: a sync's body depends on the previous answer of the same account, and every
+ * answer is checked against what was ingested; wrk's Lua hooks cannot tie an answer to its request across
+ * connections. Why not the JDK's HttpClient: it spent about 1 ms of CPU per request here, half the
+ * machine, so it, not the node, set the pace. A blocking socket per connection costs a write and a read
+ * system call per request. It speaks only what the node answers (Content-Length bodies); anything else
+ * is a failure. The client's own CPU share is measured and reported with every figure.
  */
 final class LoadClient {
   record Request(String method, String path, String token, String body) {}
@@ -46,81 +54,153 @@ final class LoadClient {
   }
 
   private static final int CORES = Runtime.getRuntime().availableProcessors();
-  private final HttpClient http;
-  private final ExecutorService executor;
-  private final String base;
+  private final String host;
+  private final int port;
   private final BenchProcesses procs;
+  /** Idle keep-alive connections, reused across phases. */
+  private final java.util.concurrent.ConcurrentLinkedQueue<Connection> idle = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   LoadClient(String base, BenchProcesses procs) {
-    this.base = base;
+    URI uri = URI.create(base);
+    this.host = uri.getHost();
+    this.port = uri.getPort();
     this.procs = procs;
-    // Two threads are enough to drive HTTP/1.1 on 2 cores; more would only compete with the node.
-    this.executor = Executors.newFixedThreadPool(2, r -> {
-      Thread t = new Thread(r, "load-client");
-      t.setDaemon(true);
-      return t;
-    });
-    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(executor)
-        .connectTimeout(Duration.ofSeconds(5)).build();
   }
 
   /**
-   * Sends {@code n} requests, at most {@code inFlight} at a time; {@code requestOf(i)} builds request i.
-   * Latency is from send to the last byte of the answer. CPU shares are of the whole machine.
+   * Sends {@code n} requests over {@code inFlight} connections; {@code requestOf(i)} builds request i.
+   * Latency is from the first byte sent to the last byte of the answer. CPU shares are of the whole machine.
    */
   Phase run(String name, int n, int inFlight, IntFunction<Request> requestOf, Check check) {
-    Semaphore slots = new Semaphore(inFlight);
     long[] latencies = new long[n];
     AtomicLong failures = new AtomicLong();
     AtomicLong bytes = new AtomicLong();
+    AtomicInteger next = new AtomicInteger();
     AtomicReference<String> firstFailure = new AtomicReference<>();
-    CompletableFuture<?>[] all = new CompletableFuture<?>[n];
-    var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-    long cpu0 = os.getProcessCpuTime();
-    long node0 = BenchProcesses.cpuNanos(procs.nodePid());
-    long redis0 = BenchProcesses.cpuNanos(procs.redisPid());
-    long cass0 = BenchProcesses.cpuNanos(procs.cassandraPid());
-    long t0 = System.nanoTime();
-    for (int i = 0; i < n; i++) {
-      slots.acquireUninterruptibly();
-      Request r = requestOf.apply(i);
-      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + r.path())).timeout(Duration.ofSeconds(60))
-          .method(r.method(), r.body() == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(r.body()));
-      if (r.token() != null) b.header("Authorization", "Bearer " + r.token());
-      if (r.body() != null) b.header("Content-Type", "application/json");
-      final int index = i;
-      long start = System.nanoTime();
-      all[i] = http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofByteArray()).handle((resp, err) -> {
-        latencies[index] = System.nanoTime() - start;
-        String problem;
-        if (err != null) problem = err.toString();
-        else {
-          bytes.addAndGet(resp.body().length);
-          problem = check.check(index, resp.statusCode(), resp.body());
-          if (problem == null && resp.statusCode() != 200) problem = "status " + resp.statusCode();
+    return measure(name, n, () -> {
+      Runnable worker = () -> {
+        Connection c = null;
+        for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
+          Request r = requestOf.apply(i);
+          String problem;
+          long start = System.nanoTime();
+          try {
+            if (c == null) c = connection();
+            Connection.Answer a = c.exchange(r);
+            latencies[i] = System.nanoTime() - start;
+            bytes.addAndGet(a.body().length);
+            problem = check.check(i, a.status(), a.body());
+            if (problem == null && a.status() != 200) problem = "status " + a.status();
+          } catch (IOException | RuntimeException e) {
+            latencies[i] = System.nanoTime() - start;
+            problem = e.toString();
+            if (c != null) c.close();
+            c = null;
+          }
+          if (problem != null) {
+            failures.incrementAndGet();
+            firstFailure.compareAndSet(null, name + " #" + i + ": " + problem);
+          }
         }
-        if (problem != null) {
-          failures.incrementAndGet();
-          firstFailure.compareAndSet(null, name + " #" + index + ": " + problem);
+        if (c != null) idle.add(c);
+      };
+      List<Thread> threads = new ArrayList<>();
+      for (int t = 0; t < Math.min(inFlight, n); t++) {
+        Thread thread = new Thread(worker, "load-" + t);
+        thread.start();
+        threads.add(thread);
+      }
+      for (Thread t : threads) {
+        try {
+          t.join();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException(e);
         }
-        slots.release();
-        return null;
-      });
+      }
+      return latencies;
+    }, failures::get, firstFailure::get, bytes::get);
+  }
+
+  /** After a node restart: pooled connections lead to the old process. */
+  void forgetConnections() {
+    for (Connection c = idle.poll(); c != null; c = idle.poll()) c.close();
+  }
+
+  private Connection connection() throws IOException {
+    Connection c = idle.poll();
+    return c != null ? c : new Connection(host, port);
+  }
+
+  /** One keep-alive connection: writes a request, reads the status line, headers and a Content-Length body. */
+  static final class Connection {
+    record Answer(int status, byte[] body) {}
+
+    private final Socket socket;
+    private final OutputStream out;
+    private final InputStream in;
+    private final String hostHeader;
+
+    Connection(String host, int port) throws IOException {
+      socket = new Socket(host, port);
+      socket.setTcpNoDelay(true);
+      socket.setSoTimeout(60_000);
+      out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
+      in = new BufferedInputStream(socket.getInputStream(), 64 * 1024);
+      hostHeader = host + ":" + port;
     }
-    CompletableFuture.allOf(all).join();
-    long wall = System.nanoTime() - t0;
-    double machine = (double) wall * CORES;
-    long[] sorted = latencies.clone();
-    Arrays.sort(sorted);
-    return new Phase(name, n, (int) failures.get(), firstFailure.get(), wall, sorted, bytes.get(),
-        (os.getProcessCpuTime() - cpu0) / machine,
-        (BenchProcesses.cpuNanos(procs.nodePid()) - node0) / machine,
-        (BenchProcesses.cpuNanos(procs.redisPid()) - redis0) / machine,
-        (BenchProcesses.cpuNanos(procs.cassandraPid()) - cass0) / machine);
+
+    Answer exchange(Request r) throws IOException {
+      byte[] body = r.body() == null ? null : r.body().getBytes(StandardCharsets.UTF_8);
+      StringBuilder h = new StringBuilder(256);
+      h.append(r.method()).append(' ').append(r.path()).append(" HTTP/1.1\r\nHost: ").append(hostHeader).append("\r\n");
+      if (r.token() != null) h.append("Authorization: Bearer ").append(r.token()).append("\r\n");
+      if (body != null) h.append("Content-Type: application/json\r\nContent-Length: ").append(body.length).append("\r\n");
+      h.append("\r\n");
+      out.write(h.toString().getBytes(StandardCharsets.ISO_8859_1));
+      if (body != null) out.write(body);
+      out.flush();
+      String status = line();
+      if (!status.startsWith("HTTP/1.1 ")) throw new IOException("not an HTTP/1.1 answer: " + status);
+      int code = Integer.parseInt(status.substring(9, 12));
+      int length = -1;
+      for (String line = line(); !line.isEmpty(); line = line()) {
+        int colon = line.indexOf(':');
+        String name = line.substring(0, colon).trim();
+        if (name.equalsIgnoreCase("Content-Length")) length = Integer.parseInt(line.substring(colon + 1).trim());
+        else if (name.equalsIgnoreCase("Transfer-Encoding")) throw new IOException("chunked answers are not expected here");
+      }
+      if (length < 0) throw new IOException("an answer without Content-Length");
+      byte[] payload = in.readNBytes(length);
+      if (payload.length != length) throw new IOException("connection closed mid-answer");
+      return new Answer(code, payload);
+    }
+
+    private String line() throws IOException {
+      StringBuilder b = new StringBuilder(64);
+      for (int c = in.read(); c != '\n'; c = in.read()) {
+        if (c < 0) throw new IOException("connection closed");
+        if (c != '\r') b.append((char) c);
+      }
+      return b.toString();
+    }
+
+    void close() {
+      try {
+        socket.close();
+      } catch (IOException ignored) {
+        // closing a broken connection
+      }
+    }
   }
 
   /** Wall and CPU time around work that is not plain HTTP requests; {@code work} returns its units' latencies. */
-  Phase measure(String name, int units, java.util.function.Supplier<long[]> work) {
+  Phase measure(String name, int units, Supplier<long[]> work) {
+    return measure(name, units, work, () -> 0L, () -> null, () -> 0L);
+  }
+
+  private Phase measure(String name, int units, Supplier<long[]> work, Supplier<Long> failures, Supplier<String> firstFailure,
+                        Supplier<Long> bytes) {
     var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     long cpu0 = os.getProcessCpuTime();
     long node0 = BenchProcesses.cpuNanos(procs.nodePid());
@@ -132,7 +212,7 @@ final class LoadClient {
     double machine = (double) wall * CORES;
     long[] sorted = latencies.clone();
     Arrays.sort(sorted);
-    return new Phase(name, units, 0, null, wall, sorted, 0,
+    return new Phase(name, units, failures.get().intValue(), firstFailure.get(), wall, sorted, bytes.get(),
         (os.getProcessCpuTime() - cpu0) / machine,
         (BenchProcesses.cpuNanos(procs.nodePid()) - node0) / machine,
         (BenchProcesses.cpuNanos(procs.redisPid()) - redis0) / machine,

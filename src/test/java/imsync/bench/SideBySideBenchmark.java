@@ -68,6 +68,7 @@ public final class SideBySideBenchmark {
   public static void main(String[] args) throws Exception {
     double scale = args.length > 0 ? Double.parseDouble(args[0]) : 1.0;
     long start = System.nanoTime();
+    boolean failed;
     try (BenchProcesses procs = new BenchProcesses("8g")) {
       System.out.println("starting a fresh Cassandra, redis-server and an imsync node (target/bench) ...");
       procs.startCassandra();
@@ -76,8 +77,9 @@ public final class SideBySideBenchmark {
       SideBySideBenchmark b = new SideBySideBenchmark(scale, procs);
       b.runAll();
       b.finish(start);
-      if (!b.failures.isEmpty()) System.exit(1);
+      failed = !b.failures.isEmpty();
     }
+    if (failed) System.exit(1); // after the processes are stopped
   }
 
   void runAll() throws Exception {
@@ -121,10 +123,10 @@ public final class SideBySideBenchmark {
     for (String prefix : List.of("", PEER)) {
       String who = prefix.isEmpty() ? "imsync" : "redis";
       long t0 = System.nanoTime();
-      // sessions: 50 sessions x 1,000 accounts per ingest call, one message each (seq 1)
+      // sessions: 50 sessions x 250 accounts per ingest call, one message each (seq 1)
       List<String> bodies = new ArrayList<>();
-      for (int a0 = 0; a0 < accounts; a0 += 1000) {
-        List<String> chunk = Arrays.asList(ids).subList(a0, Math.min(accounts, a0 + 1000));
+      for (int a0 = 0; a0 < accounts; a0 += 250) {
+        List<String> chunk = Arrays.asList(ids).subList(a0, Math.min(accounts, a0 + 250));
         for (int j0 = 0; j0 < hotSessions; j0 += 50) {
           List<String> events = new ArrayList<>();
           for (int j = j0; j < Math.min(hotSessions, j0 + 50); j++) events.add(message("c:" + j, 1, "u" + j, T0 + j * 1000L, chunk, null));
@@ -132,8 +134,14 @@ public final class SideBySideBenchmark {
         }
       }
       Phase sessions = setup(who + " preload sessions", bodies.size(), 2, i -> new Request("POST", prefix + "/v1/ingest", service, bodies.get(i)));
-      Phase groups = setup(who + " preload groups", accounts * 4, inFlight, i -> new Request("POST", prefix + "/v1/groups",
-          tokens[i / 4], "{\"group_id\":\"f" + i % 4 + "\",\"name\":\"Folder " + i % 4 + "\"}"));
+      // f0 to f3 in this order for every account, so both systems give them the same positions
+      Phase groups = null;
+      for (int k = 0; k < 4; k++) {
+        int g = k;
+        Phase p = setup(who + " preload group f" + k, accounts, inFlight, i -> new Request("POST", prefix + "/v1/groups",
+            tokens[i], "{\"group_id\":\"f" + g + "\",\"name\":\"Folder " + g + "\"}"));
+        groups = groups == null ? p : groups;
+      }
       Phase members = setup(who + " preload members", accounts * 4, inFlight, i -> {
         int a = i / 4;
         String g = "f" + i % 4;
@@ -145,7 +153,8 @@ public final class SideBySideBenchmark {
       ObjectNode p = preload.putObject(who);
       p.put("seconds", secs);
       p.put("session_deliveries_per_second", accounts * (double) hotSessions * 1e9 / sessions.wallNanos());
-      p.put("group_calls_per_second", (groups.requests() + members.requests()) * 1e9 / (groups.wallNanos() + members.wallNanos()));
+      p.put("group_creations_per_second", groups.perSecond());
+      p.put("bulk_member_adds_per_second", members.perSecond());
       System.out.printf("preloaded %,d accounts x %d sessions into %s in %.1f s%n", accounts, hotSessions, who, secs);
     }
 
@@ -488,15 +497,25 @@ public final class SideBySideBenchmark {
   /** Same data in, same sessions and groups out: imsync and the peer agree field for field but versions. */
   void compareSystems(Map<Integer, ClientView>[] tracked) {
     int differing = 0;
+    String first = null;
     for (Integer a : tracked[0].keySet()) {
-      if (!withoutVersions(tracked[0].get(a).sessions).equals(withoutVersions(tracked[1].get(a).sessions))
-          || !withoutVersions(tracked[0].get(a).groups).equals(withoutVersions(tracked[1].get(a).groups))) {
+      String d = firstDifference(withoutVersions(tracked[0].get(a).sessions), withoutVersions(tracked[1].get(a).sessions));
+      if (d == null) d = firstDifference(withoutVersions(tracked[0].get(a).groups), withoutVersions(tracked[1].get(a).groups));
+      if (d != null) {
         differing++;
-        if (differing == 1) System.out.println("imsync and the peer differ for " + hotId(a));
+        if (first == null) first = hotId(a) + ": " + d;
       }
     }
-    if (differing > 0) failures.add(differing + " accounts differ between imsync and the peer");
+    if (differing > 0) failures.add(differing + " accounts differ between imsync and the peer; first: " + first);
     report.with("convergence").put("accounts_where_imsync_and_redis_differ", differing);
+  }
+
+  static String firstDifference(Map<String, JsonNode> imsync, Map<String, JsonNode> redis) {
+    if (!imsync.keySet().equals(redis.keySet())) return "ids " + imsync.keySet() + " vs " + redis.keySet();
+    for (String id : imsync.keySet()) {
+      if (!imsync.get(id).equals(redis.get(id))) return id + ": imsync " + imsync.get(id) + " vs redis " + redis.get(id);
+    }
+    return null;
   }
 
   static Map<String, JsonNode> withoutVersions(Map<String, JsonNode> m) {
@@ -648,11 +667,12 @@ public final class SideBySideBenchmark {
         }
         return new Request("POST", "/v1/ingest", service, ingestBody(events));
       }, (i, status, body) -> status == 200 && read(body).get("accepted").asInt() == 100 ? null : "status " + status + " " + new String(body, StandardCharsets.UTF_8));
-      // (b) one event fanned out to 500 accounts per call
+      // (b) one event fanned out to 500 accounts per call (a room of its own per call: calls in flight
+      // together may land in any order, and a lower seq after a higher one would rightly be ignored)
       List<String> fans = new ArrayList<>();
       for (int k = 0; k < 500; k++) fans.add("fan" + k);
       Phase b = client.run("ingest fan-out to 500, round " + round, fanCalls, 8,
-          i -> new Request("POST", "/v1/ingest", service, ingestBody(List.of(message("room", r * 1000L + i + 1, "u", T0 + r * 1000L + i, fans, null)))),
+          i -> new Request("POST", "/v1/ingest", service, ingestBody(List.of(message("room" + i, r + 1, "u", T0 + r * 1000L + i, fans, null)))),
           (i, status, body) -> status == 200 && read(body).get("accepted").asInt() == 500 ? null : "status " + status + " " + new String(body, StandardCharsets.UTF_8));
       noteFailures(a);
       noteFailures(b);
@@ -800,6 +820,7 @@ public final class SideBySideBenchmark {
       if (pass == 0) {
         long t = System.nanoTime();
         procs.restartNode();
+        client.forgetConnections();
         report.putObject("cold_accounts").put("node_restart_seconds", (System.nanoTime() - t) / 1e9);
       }
       Phase p = client.run(pass == 0 ? "cold syncs after a restart" : "the same syncs, warm", accounts, 4,

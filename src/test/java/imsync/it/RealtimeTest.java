@@ -204,6 +204,7 @@ class RealtimeTest {
     String preview = "x".repeat(500);
     int rounds = 60;
     int perRound = 200;
+    long closedBefore = slowClientsClosed();
     try (Socket socket = new Socket()) {
       socket.setReceiveBufferSize(4096);
       socket.connect(new java.net.InetSocketAddress("127.0.0.1", node.port));
@@ -228,7 +229,13 @@ class RealtimeTest {
         assertEquals(200, ingest.status());
         generated += (long) perRound * preview.length();
       }
-      // now read what the node did push, until it closes the connection
+      // without reading, wait until the node has cut this stream off (its operators' view counts it)
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (slowClientsClosed() == closedBefore) {
+        assertTrue(System.nanoTime() < deadline, "the node never cut off the slow reader");
+        Thread.onSpinWait();
+      }
+      // now read what the node did push, until the connection ends
       socket.setSoTimeout(30_000);
       long received = 0;
       byte[] buf = new byte[65536];
@@ -237,6 +244,12 @@ class RealtimeTest {
           generated / 1024, received / 1024);
       assertTrue(received < generated / 3, "pushed " + received + " of " + generated + " bytes: not bounded");
     }
+  }
+
+  private static long slowClientsClosed() {
+    Api.Response r = api.get("/admin/cluster", Api.operatorToken());
+    assertEquals(200, r.status(), r.raw().body());
+    return r.body().get("streams").get("slow_clients_closed").asLong();
   }
 
   private static String readHead(InputStream in) throws Exception {
