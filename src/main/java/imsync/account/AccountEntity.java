@@ -202,7 +202,7 @@ public final class AccountEntity
 
   @Override
   public AccountState emptyState() {
-    return new AccountState(settings.limits());
+    return AccountState.template(settings.limits());
   }
 
   @Override
@@ -230,8 +230,9 @@ public final class AccountEntity
   @Override
   public EventHandler<AccountState, AccountEvent> eventHandler() {
     return (state, event) -> {
-      state.apply(event);
-      return state;
+      AccountState s = state.isTemplate() ? new AccountState(settings.limits()) : state;
+      s.apply(event);
+      return s;
     };
   }
 

@@ -40,8 +40,30 @@ public final class AccountState {
   /** Tombstones oldest first, for retention. */
   private final TreeSet<VersionKey> tombstoneOrder = new TreeSet<>();
 
+  /** See {@link #template}: never mutated, so every recovery can start from it. */
+  private final boolean template;
+
   public AccountState(Limits limits) {
+    this(limits, false);
+  }
+
+  /**
+   * The empty state an entity starts each recovery from. Akka evaluates the empty state once per entity
+   * and reuses that object when it restarts the entity after a failed write or recovery; a mutable state
+   * would then replay events on top of what it already held. A template is never mutated: the first
+   * event is applied to a fresh state instead.
+   */
+  public static AccountState template(Limits limits) {
+    return new AccountState(limits, true);
+  }
+
+  public boolean isTemplate() {
+    return template;
+  }
+
+  private AccountState(Limits limits, boolean template) {
     this.limits = limits;
+    this.template = template;
     groups.put(Box.INBOX, Group.system(Box.INBOX, "Inbox", 0));
     groups.put(Box.ARCHIVE, Group.system(Box.ARCHIVE, "Archive", 1));
     lists.put(Box.INBOX, new MappingList());
@@ -328,6 +350,7 @@ public final class AccountState {
   // ---------------------------------------------------------------- event application (the only mutation)
 
   public void apply(AccountEvent event) {
+    if (template) throw new IllegalStateException("the template state is never mutated; apply to a new AccountState");
     if (event instanceof AccountEvent.Batch b) {
       for (AccountEvent e : b.events()) apply(e);
       return;

@@ -165,21 +165,12 @@ final class BenchProcesses implements AutoCloseable {
     }
   }
 
-  /** Heap in use after a full GC of the node ({@code jcmd GC.run}, then {@code GC.heap_info}), in bytes. */
+  /** Live heap of the node: {@code jcmd GC.class_histogram} collects first, then counts what is reachable. */
   long nodeHeapUsedAfterGc() throws IOException, InterruptedException {
-    jcmd("GC.run");
-    String info = jcmd("GC.heap_info");
-    // ParallelGC prints "PSYoungGen total 123K, used 45K" and "ParOldGen total 678K, used 90K"
-    long used = 0;
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("used (\\d+)K").matcher(info);
-    int regions = 0;
-    while (m.find() && regions < 2) {
-      used += Long.parseLong(m.group(1)) * 1024;
-      regions++;
-    }
-    if (regions < 2) throw new IllegalStateException("unexpected GC.heap_info output: " + info);
-    if (Boolean.getBoolean("bench.debug.heap")) System.out.println("GC.heap_info: " + info);
-    return used;
+    String histogram = jcmd("GC.class_histogram");
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^Total\\s+\\d+\\s+(\\d+)").matcher(histogram);
+    if (!m.find()) throw new IllegalStateException("unexpected GC.class_histogram output: " + histogram.lines().limit(5).toList());
+    return Long.parseLong(m.group(1));
   }
 
   private String jcmd(String command) throws IOException, InterruptedException {

@@ -45,7 +45,10 @@ public final class SideBySideBenchmark {
   static final long T0 = 1_764_400_000_000L;
   static final String PEER = "/bench/redis";
 
-  // Sizes of the issue; a smaller scale (first argument, e.g. 0.1) is only for trying the benchmark out.
+  /**
+   * Scale of the fixed-size scenarios (1.0 = the issue's sizes; smaller only for trying the benchmark out).
+   * The hot scenario's account count is its own argument: see {@link #main}.
+   */
   final double scale;
   final int hotAccounts;
   final int hotSessions = 200;
@@ -58,15 +61,21 @@ public final class SideBySideBenchmark {
   final List<String[]> table = new ArrayList<>();
   final List<String> failures = new ArrayList<>();
 
-  SideBySideBenchmark(double scale, BenchProcesses procs) {
+  SideBySideBenchmark(int hotAccounts, double scale, BenchProcesses procs) {
     this.scale = scale;
-    this.hotAccounts = (int) Math.round(10_000 * scale);
+    this.hotAccounts = hotAccounts;
     this.procs = procs;
     this.client = new LoadClient(procs.nodeBase(), procs);
   }
 
+  /**
+   * Arguments: [hot accounts (default 2,500)] [scale of the other scenarios (default 1.0)]. The issue asks
+   * for 10,000 hot accounts; preloading them takes this machine's Cassandra about 20 minutes (see the
+   * README), so the default run preloads 2,500 and keeps to 15 minutes; {@code 10000} runs the full size.
+   */
   public static void main(String[] args) throws Exception {
-    double scale = args.length > 0 ? Double.parseDouble(args[0]) : 1.0;
+    int hot = args.length > 0 ? Integer.parseInt(args[0]) : 2_500;
+    double scale = args.length > 1 ? Double.parseDouble(args[1]) : 1.0;
     long start = System.nanoTime();
     boolean failed;
     try (BenchProcesses procs = new BenchProcesses("8g")) {
@@ -74,7 +83,7 @@ public final class SideBySideBenchmark {
       procs.startCassandra();
       procs.startRedis();
       procs.startNode();
-      SideBySideBenchmark b = new SideBySideBenchmark(scale, procs);
+      SideBySideBenchmark b = new SideBySideBenchmark(hot, scale, procs);
       b.runAll();
       b.finish(start);
       failed = !b.failures.isEmpty();
@@ -86,7 +95,8 @@ public final class SideBySideBenchmark {
     report.put("date", Instant.now().toString());
     report.put("machine", Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.name") + " "
         + System.getProperty("os.arch") + ", JDK " + System.getProperty("java.version") + ", node heap " + procs.nodeHeap);
-    report.put("scale", scale);
+    report.put("hot_accounts", hotAccounts);
+    report.put("scale_of_other_scenarios", scale);
     long heapBaseline = procs.nodeHeapUsedAfterGc();
     hotDeltaSync(heapBaseline);
     scaling();
@@ -243,7 +253,7 @@ public final class SideBySideBenchmark {
     double[] toRedis = ratios(imsync, redis);
     s1.set("imsync_over_ceiling", spread(toCeiling));
     s1.set("imsync_over_redis", spread(toRedis));
-    row("1 hot delta sync (10k x 200, 10 changes)", "imsync req/s, p50/p99 ms", fmtRate(imsync), fmtRate(redis) + " (redis)", fmtRatio(toRedis));
+    row("1 hot delta sync (" + accounts + " x 200, 10 changes)", "imsync req/s, p50/p99 ms", fmtRate(imsync), fmtRate(redis) + " (redis)", fmtRatio(toRedis));
     row("", "vs HTTP ceiling req/s", fmtRate(imsync), fmtRate(ceiling) + " (ceiling)", fmtRatio(toCeiling));
     row("", "load generator CPU share", pct(median(imsync, Phase::clientCpu)), pct(median(ceiling, Phase::clientCpu)) + " (ceiling)", "");
     row("", "node / redis / cassandra CPU (imsync sync)", pct(median(imsync, Phase::nodeCpu)) + " / - / " + pct(median(imsync, Phase::cassandraCpu)),
