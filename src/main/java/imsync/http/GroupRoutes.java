@@ -60,7 +60,7 @@ public final class GroupRoutes extends HttpSupport {
                     return n;
                   })))),
               path("entries", () -> get(() -> parameterOptional("limit", limitText -> parameterOptional("after", afterText -> {
-                int limit = parseLimit(limitText);
+                int limit = pageLimit(limitText);
                 EntriesPage.Position after = afterText.map(GroupRoutes::decodePosition).orElse(null);
                 return askAccount(account, r -> new AccountEntity.GetEntries(gid, after, limit, r), GroupRoutes::entries);
               })))),
@@ -97,17 +97,6 @@ public final class GroupRoutes extends HttpSupport {
     String name = raw.trim();
     if (name.isEmpty()) throw ApiException.invalid("name must not be empty");
     return Json.maxLength(name, 64, "name");
-  }
-
-  private static int parseLimit(Optional<String> text) {
-    if (text.isEmpty()) return 50;
-    try {
-      int n = Integer.parseInt(text.get());
-      if (n >= 1 && n <= 1000) return n;
-    } catch (NumberFormatException ignored) {
-      // falls through to the error
-    }
-    throw ApiException.invalid("limit must be an integer between 1 and 1000");
   }
 
   /** Entry-page tokens: {@code p<index>} inside the pinned ids, {@code t<sort_key>:<session_id>} after them. */

@@ -155,4 +155,16 @@ public abstract class HttpSupport extends AllDirectives {
   protected static String sessionId(String value) {
     return Json.id(value, Json.SESSION_ID, "session_id");
   }
+
+  /** A page size from a query parameter: 1 to 1000, 50 when absent. */
+  protected static int pageLimit(Optional<String> text) {
+    if (text.isEmpty()) return 50;
+    try {
+      int n = Integer.parseInt(text.get());
+      if (n >= 1 && n <= 1000) return n;
+    } catch (NumberFormatException ignored) {
+      // falls through to the error
+    }
+    throw ApiException.invalid("limit must be an integer between 1 and 1000");
+  }
 }

@@ -58,7 +58,7 @@ public final class IngestRoutes extends HttpSupport {
   }
 
   /** Validates every event; returns each recipient's items in call order. */
-  static Map<String, List<IngestItem>> parse(JsonNode body) {
+  public static Map<String, List<IngestItem>> parse(JsonNode body) {
     if (!Json.present(body, "events")) throw ApiException.invalid("events is required");
     JsonNode events = body.get("events");
     if (!events.isArray()) throw ApiException.invalid("events must be an array");

@@ -29,8 +29,8 @@ public final class SyncRoutes extends HttpSupport {
   }
 
   /** A validated sync request body. */
-  record SyncRequest(String cursor, int limit, List<String> groups, long waitMs) {
-    static SyncRequest parse(JsonNode body) {
+  public record SyncRequest(String cursor, int limit, List<String> groups, long waitMs) {
+    public static SyncRequest parse(JsonNode body) {
       String cursor = null;
       if (Json.present(body, "cursor")) {
         JsonNode c = body.get("cursor");

@@ -12,22 +12,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import imsync.Settings;
 import imsync.core.Box;
-import imsync.core.IngestItem;
-import imsync.core.Limits;
 import imsync.http.Accounts;
 import imsync.http.ApiErrors;
 import imsync.http.ApiException;
 import imsync.http.Auth;
 import imsync.http.HttpSupport;
+import imsync.http.IngestRoutes;
 import imsync.http.Json;
 import imsync.http.JsonViews;
 import imsync.http.RateLimiter;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import imsync.http.SyncRoutes;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -41,7 +36,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class PeerRoutes extends HttpSupport {
   private static final Logger log = LoggerFactory.getLogger(PeerRoutes.class);
-  private static final Set<String> KINDS = Set.of("direct", "group", "channel", "system");
 
   private final RedisInbox inbox;
 
@@ -54,15 +48,15 @@ public final class PeerRoutes extends HttpSupport {
   public Route route() {
     return pathPrefix(PathMatchers.segment("bench").slash("redis").slash("v1"), () -> handleExceptions(exceptions(), () -> concat(
         path("ingest", () -> post(() -> authenticated(Auth.Scope.SERVICE, p -> jsonBody(false, body ->
-            reply(inbox.ingest(parseIngest(body)), r -> {
+            reply(inbox.ingest(IngestRoutes.parse(body)), r -> {
               ObjectNode n = JsonViews.object();
               n.put("accepted", r.accepted());
               n.put("ignored", r.ignored());
               return bytes(n);
             }))))),
         path("sync", () -> post(() -> authenticated(Auth.Scope.DEVICE, p -> jsonBody(true, body -> {
-          SyncRequest req = SyncRequest.parse(body);
-          return reply(inbox.sync(p.accountId(), req.cursor, req.limit), RedisInbox.SyncPage::toJson);
+          SyncRoutes.SyncRequest req = syncRequest(body);
+          return reply(inbox.sync(p.accountId(), req.cursor(), req.limit()), RedisInbox.SyncPage::toJson);
         })))),
         pathPrefix("groups", () -> authenticated(Auth.Scope.DEVICE, p -> {
           String account = p.accountId();
@@ -152,94 +146,11 @@ public final class PeerRoutes extends HttpSupport {
     return ids;
   }
 
-  private static int pageLimit(Optional<String> text) {
-    if (text.isEmpty()) return 50;
-    try {
-      int n = Integer.parseInt(text.get());
-      if (n >= 1 && n <= 1000) return n;
-    } catch (NumberFormatException ignored) {
-      // falls through to the error
-    }
-    throw ApiException.invalid("limit must be an integer between 1 and 1000");
-  }
-
-  /** A sync body as /v1/sync takes it; the peer serves only the whole-account view and no long poll. */
-  record SyncRequest(String cursor, int limit) {
-    static SyncRequest parse(JsonNode body) {
-      String cursor = null;
-      if (Json.present(body, "cursor")) {
-        JsonNode c = body.get("cursor");
-        if (!c.isTextual()) throw ApiException.invalid("cursor must be a string or null");
-        cursor = c.textValue();
-      }
-      Long limit = Json.optionalLong(body, "limit", 1, 1000);
-      if (Json.present(body, "groups")) throw ApiException.invalid("groups: the peer serves the whole-account view");
-      Long waitMs = Json.optionalLong(body, "wait_ms", 0, 30_000);
-      if (waitMs != null && waitMs > 0) throw ApiException.invalid("wait_ms: the peer does not long-poll");
-      return new SyncRequest(cursor, limit == null ? 200 : limit.intValue());
-    }
-  }
-
-  // ---------------------------------------------------------------- ingest body, by IngestRoutes' rules
-
-  /** Validates every event; returns each recipient's items in call order. */
-  static Map<String, List<IngestItem>> parseIngest(JsonNode body) {
-    if (!Json.present(body, "events")) throw ApiException.invalid("events is required");
-    JsonNode events = body.get("events");
-    if (!events.isArray()) throw ApiException.invalid("events must be an array");
-    if (events.size() < 1 || events.size() > 1000) throw ApiException.invalid("events must hold 1 to 1000 events");
-    Map<String, List<IngestItem>> perAccount = new LinkedHashMap<>();
-    for (int i = 0; i < events.size(); i++) {
-      String at = "events[" + i + "].";
-      JsonNode e = events.get(i);
-      if (!e.isObject()) throw ApiException.invalid("events[" + i + "] must be an object");
-      IngestItem item = item(e, at);
-      if (!Json.present(e, "account_ids")) throw ApiException.invalid(at + "account_ids is required");
-      List<String> recipients = Json.stringList(e.get("account_ids"), at + "account_ids", 1, 10_000);
-      for (String account : recipients) {
-        Json.id(account, Json.ACCOUNT_ID, at + "account_ids");
-        List<IngestItem> items = perAccount.computeIfAbsent(account, k -> new ArrayList<>());
-        if (items.isEmpty() || items.get(items.size() - 1) != item) items.add(item); // an account named twice gets it once
-      }
-    }
-    return perAccount;
-  }
-
-  private static IngestItem item(JsonNode e, String at) {
-    String type = Json.requireString(e, "type").trim();
-    String sid = Json.id(Json.requireString(e, "session_id"), Json.SESSION_ID, at + "session_id");
-    long ts = Json.requireLong(e, "ts", 0, Long.MAX_VALUE);
-    switch (type) {
-      case "message" -> {
-        long seq = Json.requireLong(e, "seq", 1, Long.MAX_VALUE);
-        String sender = Json.id(Json.requireString(e, "sender_id"), Json.ACCOUNT_ID, at + "sender_id");
-        String preview = Json.optionalString(e, "preview");
-        List<String> mentions = List.of();
-        if (Json.present(e, "mentions")) {
-          mentions = Json.stringList(e.get("mentions"), at + "mentions", 0, 10_000);
-          for (String m : mentions) Json.id(m, Json.ACCOUNT_ID, at + "mentions");
-        }
-        return new IngestItem.Message(sid, kind(e, at), title(e, at), seq, sender,
-            preview == null ? "" : Json.truncateCodePoints(preview, Limits.PREVIEW_MAX_CODE_POINTS), ts, List.copyOf(mentions));
-      }
-      case "session_update" -> {
-        return new IngestItem.Update(sid, kind(e, at), title(e, at), ts);
-      }
-      case "session_removed" -> {
-        return new IngestItem.Removed(sid, ts);
-      }
-      default -> throw ApiException.invalid(at + "type must be message, session_update or session_removed");
-    }
-  }
-
-  private static String kind(JsonNode e, String at) {
-    String kind = Json.optionalString(e, "session_kind");
-    if (kind != null && !KINDS.contains(kind)) throw ApiException.invalid(at + "session_kind must be direct, group, channel or system");
-    return kind;
-  }
-
-  private static String title(JsonNode e, String at) {
-    String title = Json.optionalString(e, "title");
-    return title == null ? null : Json.maxLength(title, 256, at + "title");
+  /** The peer serves the whole-account view only, and does not long-poll. */
+  private static SyncRoutes.SyncRequest syncRequest(JsonNode body) {
+    SyncRoutes.SyncRequest req = SyncRoutes.SyncRequest.parse(body);
+    if (req.groups() != null) throw ApiException.invalid("groups: the peer serves the whole-account view");
+    if (req.waitMs() > 0) throw ApiException.invalid("wait_ms: the peer does not long-poll");
+    return req;
   }
 }
