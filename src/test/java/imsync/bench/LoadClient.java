@@ -219,14 +219,24 @@ final class LoadClient {
         (BenchProcesses.cpuNanos(procs.cassandraPid()) - cass0) / machine);
   }
 
-  /** One request, waited for; for setup steps that must succeed. */
+  /**
+   * One request, waited for; for setup steps and verification reads that must succeed. A 503 is the
+   * contract's "retry" (Retry-After: 1 s), so it is retried a few times; these calls are not measured.
+   */
   byte[] call(Request r) {
     byte[][] out = new byte[1][];
-    Phase p = run("call " + r.path(), 1, 1, i -> r, (i, status, body) -> {
-      out[0] = body;
-      return status == 200 ? null : "status " + status + ": " + new String(body, java.nio.charset.StandardCharsets.UTF_8);
-    });
-    if (p.failures() > 0) throw new IllegalStateException(p.firstFailure());
-    return out[0];
+    Phase p = null;
+    for (int attempt = 0; attempt < 6; attempt++) {
+      int[] status = new int[1];
+      p = run("call " + r.path(), 1, 1, i -> r, (i, code, body) -> {
+        out[0] = body;
+        status[0] = code;
+        return code == 200 ? null : "status " + code + ": " + new String(body, StandardCharsets.UTF_8);
+      });
+      if (p.failures() == 0) return out[0];
+      if (status[0] != 503) break;
+      java.util.concurrent.locks.LockSupport.parkNanos(java.util.concurrent.TimeUnit.SECONDS.toNanos(1)); // the answer's Retry-After
+    }
+    throw new IllegalStateException(p.firstFailure());
   }
 }
