@@ -69,12 +69,11 @@ public final class SideBySideBenchmark {
   }
 
   /**
-   * Arguments: [hot accounts (default 2,500)] [scale of the other scenarios (default 1.0)]. The issue asks
-   * for 10,000 hot accounts; preloading them takes this machine's Cassandra about 20 minutes (see the
-   * README), so the default run preloads 2,500 and keeps to 15 minutes; {@code 10000} runs the full size.
+   * Arguments: [hot accounts (default 10,000, the issue's size; the whole run takes about 13 minutes on
+   * a 2-core machine, most of it preloading)] [scale of the other scenarios (default 1.0)].
    */
   public static void main(String[] args) throws Exception {
-    int hot = args.length > 0 ? Integer.parseInt(args[0]) : 2_500;
+    int hot = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
     double scale = args.length > 1 ? Double.parseDouble(args[1]) : 1.0;
     long start = System.nanoTime();
     boolean failed;
