@@ -430,19 +430,9 @@ public final class AccountState {
 
   private void applyMessage(AccountEvent.MessageIngested m, long v) {
     Session old = sessions.get(m.sessionId());
-    Session s;
-    if (old == null) {
-      Tombstone t = dropTombstone(m.sessionId());
-      // A session brought back keeps the seq it had; a brand-new one counts its first message as one unread.
-      long readSeq = t != null && t.lastSeq() > 0 ? t.lastSeq() : m.seq() - 1;
-      s = recreated(Session.create(m.sessionId(), orElse(m.kind(), "direct"), orElse(m.title(), ""), m.ts(), readSeq), t);
-    } else {
-      s = old.withKindTitle(m.kind(), m.title(), m.ts());
-      if (s.lastMessage() == null && s.readSeq() < m.seq() - 1) {
-        s = new Session(s.sessionId(), s.kind(), s.title(), null, m.seq() - 1, List.of(), s.markedUnread(), s.mutedUntil(),
-            s.draft(), s.box(), s.groups(), s.createdTs(), s.metaTs(), s.leftAt(), s.version());
-      }
-    }
+    Tombstone t = old == null ? dropTombstone(m.sessionId()) : null;
+    Session s = Session.forMessage(old, m.sessionId(), m.kind(), m.title(), m.seq(), m.ts(), t == null ? 0 : t.lastSeq());
+    if (old == null) s = recreated(s, t);
     List<Long> mentions = s.mentions();
     if (m.mentioned() && m.seq() > s.readSeq()) {
       List<Long> added = new ArrayList<>(mentions.size() + 1);

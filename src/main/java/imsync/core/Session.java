@@ -80,6 +80,24 @@ public record Session(
     return ts >= metaTs && (k != null || t != null);
   }
 
+  /**
+   * The session a message of {@code seq} lands on, before the message itself is set: a new one (brought
+   * back with the seq it had, {@code keptSeq} > 0, else counting its first message as one unread), or
+   * {@code old} with the event's kind and title; a session created by an update does not inherit the
+   * history before its first message. The one copy of this rule, for the account and the Redis peer.
+   */
+  public static Session forMessage(Session old, String sid, String kind, String title, long seq, long ts, long keptSeq) {
+    if (old == null) {
+      return create(sid, kind == null ? "direct" : kind, title == null ? "" : title, ts, keptSeq > 0 ? keptSeq : seq - 1);
+    }
+    Session s = old.withKindTitle(kind, title, ts);
+    if (s.lastMessage == null && s.readSeq < seq - 1) {
+      s = new Session(s.sessionId, s.kind, s.title, null, seq - 1, List.of(), s.markedUnread, s.mutedUntil, s.draft, s.box,
+          s.groups, s.createdTs, s.metaTs, s.leftAt, s.version);
+    }
+    return s;
+  }
+
   /** The seq a new message must exceed: its last seq, or the seq it had when it was brought back. */
   public long seqFloor() {
     return Math.max(lastSeq(), readSeq);

@@ -141,20 +141,8 @@ final class AccountWrite {
     boolean own = account.equals(m.senderId());
     boolean mentioned = !own && m.mentions() != null && m.mentions().contains(account);
     long v = ++version;
-    Session s;
-    if (old == null) {
-      tombs.remove(sid);
-      // a session brought back keeps the seq it had; a new one counts its first message as one unread
-      long readSeq = t != null && t.lastSeq() > 0 ? t.lastSeq() : m.seq() - 1;
-      s = Session.create(sid, orElse(m.kind(), "direct"), orElse(m.title(), ""), m.ts(), readSeq);
-    } else {
-      s = old.withKindTitle(m.kind(), m.title(), m.ts());
-      if (s.lastMessage() == null && s.readSeq() < m.seq() - 1) {
-        // created by an update: the account does not inherit the history before its first message
-        s = new Session(s.sessionId(), s.kind(), s.title(), null, m.seq() - 1, List.of(), s.markedUnread(), s.mutedUntil(),
-            s.draft(), s.box(), s.groups(), s.createdTs(), s.metaTs(), s.leftAt(), s.version());
-      }
-    }
+    if (old == null) tombs.remove(sid);
+    Session s = Session.forMessage(old, sid, m.kind(), m.title(), m.seq(), m.ts(), t == null ? 0 : t.lastSeq());
     List<Long> mentions = s.mentions();
     if (mentioned && m.seq() > s.readSeq()) {
       mentions = new ArrayList<>(mentions);

@@ -329,12 +329,7 @@ public final class SideBySideBenchmark {
         String who = prefix.isEmpty() ? "imsync" : "redis";
         String account = "scale" + size;
         String token = Api.deviceToken(account, "d");
-        List<String> bodies = new ArrayList<>();
-        for (int j0 = 0; j0 < size; j0 += 1000) {
-          List<String> events = new ArrayList<>();
-          for (int j = j0; j < Math.min(size, j0 + 1000); j++) events.add(message("c:" + j, 1, "u" + j, T0 + j, List.of(account), null));
-          bodies.add(ingestBody(events));
-        }
+        List<String> bodies = sessionBodies(List.of(account), size, 1000);
         setup(who + " preload " + account, bodies.size(), 1, i -> new Request("POST", prefix + "/v1/ingest", service, bodies.get(i)));
         String[] cursor = {followToEnd(prefix, token, null)};
         int iterations = 23; // the first 3 are warm-up
@@ -401,6 +396,17 @@ public final class SideBySideBenchmark {
       b.append(']');
     }
     return b.append('}').toString();
+  }
+
+  /** Ingest calls that give each of {@code accounts} sessions c:0 .. c:(sessions-1), {@code perCall} sessions a call. */
+  static List<String> sessionBodies(List<String> accounts, int sessions, int perCall) {
+    List<String> bodies = new ArrayList<>();
+    for (int j0 = 0; j0 < sessions; j0 += perCall) {
+      List<String> events = new ArrayList<>();
+      for (int j = j0; j < Math.min(sessions, j0 + perCall); j++) events.add(message("c:" + j, 1, "u" + j, T0 + j, accounts, null));
+      bodies.add(ingestBody(events));
+    }
+    return bodies;
   }
 
   static String ingestBody(List<String> events) {
@@ -546,12 +552,7 @@ public final class SideBySideBenchmark {
     int size = 10_000;
     for (String prefix : List.of("", PEER)) {
       String who = prefix.isEmpty() ? "imsync" : "redis";
-      List<String> bodies = new ArrayList<>();
-      for (int j0 = 0; j0 < size; j0 += 1000) {
-        List<String> events = new ArrayList<>();
-        for (int j = j0; j < j0 + 1000; j++) events.add(message("c:" + j, 1, "u" + j, T0 + j, List.of(account), null));
-        bodies.add(ingestBody(events));
-      }
+      List<String> bodies = sessionBodies(List.of(account), size, 1000);
       setup(who + " preload big", bodies.size(), 1, i -> new Request("POST", prefix + "/v1/ingest", service, bodies.get(i)));
       List<Request> groupCalls = new ArrayList<>();
       for (int k = 0; k < 4; k++) groupCalls.add(new Request("POST", prefix + "/v1/groups", token, "{\"group_id\":\"f" + k + "\",\"name\":\"Folder " + k + "\"}"));
@@ -783,12 +784,7 @@ public final class SideBySideBenchmark {
     long before = procs.nodeHeapUsedAfterGc();
     List<String> ids = new ArrayList<>();
     for (int a = 0; a < accounts; a++) ids.add("m" + a);
-    List<String> bodies = new ArrayList<>();
-    for (int j0 = 0; j0 < sessions; j0 += 100) {
-      List<String> events = new ArrayList<>();
-      for (int j = j0; j < j0 + 100; j++) events.add(message("c:" + j, 1, "u" + j, T0 + j, ids, null));
-      bodies.add(ingestBody(events));
-    }
+    List<String> bodies = sessionBodies(ids, sessions, 100);
     setup("preload of 2,000-session accounts", bodies.size(), 2, i -> new Request("POST", "/v1/ingest", service, bodies.get(i)));
     long after = procs.nodeHeapUsedAfterGc();
     ObjectNode mem = (ObjectNode) report.get("memory");
@@ -812,12 +808,7 @@ public final class SideBySideBenchmark {
       ids.add("cold" + a);
       tokens[a] = Api.deviceToken("cold" + a, "d");
     }
-    List<String> bodies = new ArrayList<>();
-    for (int j0 = 0; j0 < sessions; j0 += 100) {
-      List<String> events = new ArrayList<>();
-      for (int j = j0; j < j0 + 100; j++) events.add(message("c:" + j, 1, "u" + j, T0 + j, ids, null));
-      bodies.add(ingestBody(events));
-    }
+    List<String> bodies = sessionBodies(ids, sessions, 100);
     setup("preload of cold accounts", bodies.size(), 2, i -> new Request("POST", "/v1/ingest", service, bodies.get(i)));
     String[] cursors = new String[accounts];
     for (int a = 0; a < accounts; a++) cursors[a] = followToEnd("", tokens[a], null);
