@@ -364,13 +364,9 @@ public final class AccountState {
       applyMessage(m, v);
     } else if (event instanceof AccountEvent.SessionUpdated u) {
       Session old = sessions.get(u.sessionId());
-      Session s;
-      if (old == null) {
-        Tombstone t = dropTombstone(u.sessionId());
-        s = recreated(Session.create(u.sessionId(), orElse(u.kind(), "direct"), orElse(u.title(), ""), u.ts(), t == null ? 0 : t.lastSeq()), t);
-      } else {
-        s = old.withKindTitle(u.kind(), u.title(), u.ts());
-      }
+      Tombstone t = old == null ? dropTombstone(u.sessionId()) : null;
+      Session s = Session.forUpdate(old, u.sessionId(), u.kind(), u.title(), u.ts(), t == null ? 0 : t.lastSeq());
+      if (old == null) s = recreated(s, t);
       replaceSession(old, s.withVersion(v), v);
     } else if (event instanceof AccountEvent.SessionRemoved r) {
       Session old = sessions.get(r.sessionId());

@@ -98,6 +98,15 @@ public record Session(
     return s;
   }
 
+  /**
+   * The session a {@code session_update} leaves: a new one (brought back with the seq it had,
+   * {@code keptSeq}) or {@code old} with the event's kind and title. Shared like {@link #forMessage}.
+   */
+  public static Session forUpdate(Session old, String sid, String kind, String title, long ts, long keptSeq) {
+    if (old == null) return create(sid, kind == null ? "direct" : kind, title == null ? "" : title, ts, keptSeq);
+    return old.withKindTitle(kind, title, ts);
+  }
+
   /** The seq a new message must exceed: its last seq, or the seq it had when it was brought back. */
   public long seqFloor() {
     return Math.max(lastSeq(), readSeq);

@@ -51,7 +51,11 @@ public final class ApiRoutes extends HttpSupport {
     Optional<Route> peer = Optional.empty();
     if (bench.getInt("redis.port") > 0) {
       RedisInbox inbox = new RedisInbox(bench.getString("redis.host"), bench.getInt("redis.port"), bench.getInt("redis.pool-size"));
-      CoordinatedShutdown.get(system).addJvmShutdownHook(inbox::close);
+      // closed after the HTTP port is unbound and in-flight requests are answered
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-redis-peer", () -> {
+        inbox.close();
+        return java.util.concurrent.CompletableFuture.completedFuture(akka.Done.getInstance());
+      });
       peer = Optional.of(new PeerRoutes(auth, accounts, settings, limiter, inbox).route());
     }
     log.warn("benchmark routes are on (/bench): never in production");

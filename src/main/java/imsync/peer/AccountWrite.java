@@ -167,13 +167,8 @@ final class AccountWrite {
         && ((u.kind() != null && !u.kind().equals(old.kind())) || (u.title() != null && !u.title().equals(old.title())));
     if (!recreate && !changes) return false;
     long v = ++version;
-    Session s;
-    if (old == null) {
-      tombs.remove(sid);
-      s = Session.create(sid, orElse(u.kind(), "direct"), orElse(u.title(), ""), u.ts(), t == null ? 0 : t.lastSeq());
-    } else {
-      s = old.withKindTitle(u.kind(), u.title(), u.ts());
-    }
+    if (old == null) tombs.remove(sid);
+    Session s = Session.forUpdate(old, sid, u.kind(), u.title(), u.ts(), t == null ? 0 : t.lastSeq());
     replace(old, s.withVersion(v), v);
     return true;
   }
@@ -343,7 +338,4 @@ final class AccountWrite {
     t.set(PeerKeys.ver(a), Long.toString(version));
   }
 
-  private static String orElse(String a, String b) {
-    return a != null ? a : b;
-  }
 }

@@ -205,6 +205,7 @@ public final class SideBySideBenchmark {
         if (round > 1) (sys == 0 ? ingestImsync : ingestRedis).add(in);
       }
       long[] sizes = new long[accounts];
+      Phase[] roundSync = new Phase[2];
       for (int sys = 0; sys < 2; sys++) {
         String prefix = sys == 0 ? "" : PEER;
         int s = sys;
@@ -221,6 +222,7 @@ public final class SideBySideBenchmark {
               return null;
             });
         if (round > 1) (sys == 0 ? imsync : redis).add(p);
+        roundSync[sys] = p;
         noteFailures(p);
       }
       long[] sorted = sizes.clone();
@@ -232,7 +234,7 @@ public final class SideBySideBenchmark {
       noteFailures(c);
       if (round > 1) ceiling.add(c);
       System.out.printf("round %d%s: imsync %.0f/s, redis %.0f/s, ceiling %.0f/s (%d-byte answers)%n", round, round == 1 ? " (warm-up)" : "",
-          imsyncLast(imsyncOrEmpty(imsync, round)), imsyncLast(imsyncOrEmpty(redis, round)), c.perSecond(), bytes);
+          roundSync[0].perSecond(), roundSync[1].perSecond(), c.perSecond(), bytes);
     }
     // convergence (contract rule 1) of the tracked clients, against a fresh first sync of each system
     for (int sys = 0; sys < 2; sys++) checkConverged(sys == 0 ? "" : PEER, tracked[sys], tokens);
@@ -265,14 +267,6 @@ public final class SideBySideBenchmark {
     mem.put("heap_with_hot_accounts_bytes", heapHot);
     mem.put("bytes_per_account_200_sessions", per200);
     mem.put("accounts_per_gib_200_sessions", (1L << 30) / per200);
-  }
-
-  static double imsyncLast(List<Phase> phases) {
-    return phases.isEmpty() ? Double.NaN : phases.get(phases.size() - 1).perSecond();
-  }
-
-  static List<Phase> imsyncOrEmpty(List<Phase> phases, int round) {
-    return round == 1 ? List.of() : phases;
   }
 
   /** The sessions of account a changed in round r: 10 consecutive ids, a different run every round. */
