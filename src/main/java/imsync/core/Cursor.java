@@ -15,8 +15,13 @@ public sealed interface Cursor {
    * Paging a first sync that started at {@code snapshotVersion}: pinned ids from {@code pinnedOffset}
    * ({@link #PINNED_DONE} once they are through), then members in recency order after {@code walkAfter}.
    * Whatever changed after {@code snapshotVersion} comes from the version index once the walk ends.
+   * {@code pinnedHash}: {@link SyncPlanner#pinnedHash} of the view's pinned ids when the run began; while they are
+   * unchanged the walk skips them (they went out in the pinned phase). {@link #NO_PINNED_HASH}: unknown.
    */
-  record First(int viewHash, long groupsVersion, long snapshotVersion, int pinnedOffset, SortEntry walkAfter) implements Cursor {}
+  record First(int viewHash, long groupsVersion, long snapshotVersion, int pinnedOffset, SortEntry walkAfter,
+               long pinnedHash) implements Cursor {}
+
+  long NO_PINNED_HASH = 0;
 
   /**
    * Reading the version index after {@code after}. Caught up: {@code after = VersionKey.endOf(version)}.

@@ -18,7 +18,9 @@ import javax.crypto.spec.SecretKeySpec;
  * another account, fails the MAC and is rejected as invalid.
  */
 public final class CursorCodec {
-  private static final byte FORMAT = 1;
+  /** 2: a first-sync cursor carries the pinned hash. Format 1 cursors (issued before) still decode. */
+  private static final byte FORMAT = 2;
+  private static final byte FORMAT_1 = 1;
   private static final byte FIRST = 1;
   private static final byte DELTA = 2;
   private static final int MAC_BYTES = 12;
@@ -52,6 +54,7 @@ public final class CursorCodec {
           writeVar(out, f.walkAfter().sortKey());
           out.writeUTF(f.walkAfter().sessionId());
         }
+        out.writeLong(f.pinnedHash());
       } else {
         Cursor.Delta d = (Cursor.Delta) cursor;
         out.writeByte(DELTA);
@@ -86,7 +89,8 @@ public final class CursorCodec {
     }
     try {
       DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(body));
-      if (in.readByte() != FORMAT) throw new InvalidCursorException("cursor format is not supported");
+      byte format = in.readByte();
+      if (format != FORMAT && format != FORMAT_1) throw new InvalidCursorException("cursor format is not supported");
       int view = in.readInt();
       long groupsVersion = readVar(in);
       byte type = in.readByte();
@@ -94,7 +98,8 @@ public final class CursorCodec {
         long snapshot = readVar(in);
         int pinned = (int) readVar(in);
         SortEntry after = in.readBoolean() ? new SortEntry(readVar(in), in.readUTF()) : null;
-        return new Cursor.First(view, groupsVersion, snapshot, pinned, after);
+        long pinnedHash = format == FORMAT_1 ? Cursor.NO_PINNED_HASH : in.readLong();
+        return new Cursor.First(view, groupsVersion, snapshot, pinned, after, pinnedHash);
       } else if (type == DELTA) {
         long version = readVar(in);
         String id = in.readBoolean() ? in.readUTF() : null;

@@ -26,7 +26,7 @@ public final class SyncPlanner {
     if (limit < 1) throw new IllegalArgumentException("limit must be at least 1");
     boolean reset = cursor != null && !usable(st, view, cursor);
     Cursor from = cursor == null || reset
-        ? new Cursor.First(view.hash(), -1, st.version(), 0, null)
+        ? new Cursor.First(view.hash(), -1, st.version(), 0, null, pinnedHash(pinnedOfView(st, view)))
         : cursor;
 
     List<Group> groups = new ArrayList<>();
@@ -64,27 +64,55 @@ public final class SyncPlanner {
   }
 
   private static Cursor walkFirst(AccountState st, View view, Cursor.First c, Batch batch) {
+    List<String> pinned = pinnedOfView(st, view); // O(pins): at most 10 per group
     int pinnedOffset = c.pinnedOffset();
     if (pinnedOffset != Cursor.PINNED_DONE) {
-      List<String> pinned = pinnedOfView(st, view);
       for (; pinnedOffset < pinned.size(); pinnedOffset++) {
         if (batch.full()) {
-          return new Cursor.First(c.viewHash(), st.version(), c.snapshotVersion(), pinnedOffset, null);
+          return new Cursor.First(c.viewHash(), st.version(), c.snapshotVersion(), pinnedOffset, null, c.pinnedHash());
         }
         Session s = st.session(pinned.get(pinnedOffset));
         if (s != null) batch.add(s);
       }
     }
+    // The pinned phase sent these; the walk meets them again at their sort position. Skip them while the
+    // pinned ids are the ones the run began with. If they changed mid-run, skip none: a pinned session may
+    // then come twice, but a newly pinned one is never lost.
+    Set<String> sentPinned = c.pinnedHash() != Cursor.NO_PINNED_HASH && c.pinnedHash() == pinnedHash(pinned)
+        ? new HashSet<>(pinned)
+        : Set.of();
     SortEntry position = c.walkAfter();
     Iterator<SortEntry> walk = mergedWalk(st, view, position);
     while (walk.hasNext()) {
-      if (batch.full()) {
-        return new Cursor.First(c.viewHash(), st.version(), c.snapshotVersion(), Cursor.PINNED_DONE, position);
+      SortEntry next = walk.next();
+      if (sentPinned.contains(next.sessionId()) || batch.has(next.sessionId())) {
+        position = next;
+        continue;
       }
-      position = walk.next();
-      if (!batch.has(position.sessionId())) batch.add(st.session(position.sessionId()));
+      if (batch.full()) {
+        return new Cursor.First(c.viewHash(), st.version(), c.snapshotVersion(), Cursor.PINNED_DONE, position, c.pinnedHash());
+      }
+      position = next;
+      batch.add(st.session(position.sessionId()));
     }
     return readDelta(st, view, Cursor.Delta.caughtUp(c.viewHash(), c.snapshotVersion()), batch);
+  }
+
+  /**
+   * A 64-bit FNV-1a hash of pinned ids in order, never {@link Cursor#NO_PINNED_HASH}: lets a first-sync
+   * cursor tell, without carrying the ids, whether the view's pins are still the ones it sent.
+   */
+  public static long pinnedHash(List<String> pinned) {
+    long h = 0xcbf29ce484222325L;
+    for (String id : pinned) {
+      for (int i = 0; i < id.length(); i++) {
+        h ^= id.charAt(i);
+        h *= 0x100000001b3L;
+      }
+      h ^= '\n';
+      h *= 0x100000001b3L;
+    }
+    return h == Cursor.NO_PINNED_HASH ? 1 : h;
   }
 
   private static Cursor readDelta(AccountState st, View view, Cursor.Delta c, Batch batch) {

@@ -17,9 +17,10 @@ sealed interface PeerCursor {
 
   /**
    * A first sync in progress: started at version {@code base}; {@code pinnedOffset} into the pinned ids or
-   * {@link #PINNED_DONE}; then the rank walk after ({@code score}, {@code sid}) ({@code sid} null: from the top).
+   * {@link #PINNED_DONE}; then the rank walk after ({@code score}, {@code sid}) ({@code sid} null: from the top),
+   * skipping the pinned ids while their {@link imsync.core.SyncPlanner#pinnedHash} is {@code pinnedHash}.
    */
-  record First(long base, long groupsVersion, int pinnedOffset, long score, String sid) implements PeerCursor {}
+  record First(long base, long groupsVersion, int pinnedOffset, long score, String sid, long pinnedHash) implements PeerCursor {}
 
   /** A delta: every session change up to {@code after} has been sent. */
   record Delta(long after, long groupsVersion) implements PeerCursor {}
@@ -27,6 +28,7 @@ sealed interface PeerCursor {
   static String encode(String account, PeerCursor c) {
     String payload = c instanceof First f
         ? "F|" + f.base() + "|" + f.groupsVersion() + "|" + f.pinnedOffset() + "|" + f.score() + "|" + (f.sid() == null ? "" : f.sid())
+            + "|" + f.pinnedHash()
         : "D|" + ((Delta) c).after() + "|" + c.groupsVersion();
     String raw = payload + "|" + Long.toHexString(check(account, payload));
     return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
@@ -41,9 +43,9 @@ sealed interface PeerCursor {
       String payload = raw.substring(0, bar);
       if (Long.parseUnsignedLong(raw.substring(bar + 1), 16) == check(account, payload)) {
         String[] p = payload.split("\\|", -1);
-        if (p[0].equals("F") && p.length == 6) {
+        if (p[0].equals("F") && p.length == 7) {
           First f = new First(Long.parseLong(p[1]), Long.parseLong(p[2]), Integer.parseInt(p[3]), Long.parseLong(p[4]),
-              p[5].isEmpty() ? null : p[5]);
+              p[5].isEmpty() ? null : p[5], Long.parseLong(p[6]));
           if (f.base() >= 0 && f.groupsVersion() >= -1 && f.pinnedOffset() >= PINNED_DONE) return f;
         } else if (p[0].equals("D") && p.length == 3) {
           Delta d = new Delta(Long.parseLong(p[1]), Long.parseLong(p[2]));

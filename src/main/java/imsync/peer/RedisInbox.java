@@ -7,6 +7,7 @@ import imsync.core.Group;
 import imsync.core.IngestItem;
 import imsync.core.Limits;
 import imsync.core.Session;
+import imsync.core.SyncPlanner;
 import imsync.http.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -391,27 +392,31 @@ public final class RedisInbox implements AutoCloseable {
 
     Set<String> ids = new LinkedHashSet<>();
     PeerCursor next = null;
+    List<String> pinned = pinnedOf(groupJsons.values());
+    long pinnedHash = f == null ? SyncPlanner.pinnedHash(pinned) : f.pinnedHash();
     int pinnedOffset = f == null ? 0 : f.pinnedOffset();
     if (pinnedOffset != PeerCursor.PINNED_DONE) {
-      List<String> pinned = pinnedOf(groupJsons.values());
       int i = pinnedOffset;
       while (i < pinned.size() && ids.size() < limit) ids.add(pinned.get(i++));
-      if (i < pinned.size()) next = new PeerCursor.First(base, ver, i, 0, null);
+      if (i < pinned.size()) next = new PeerCursor.First(base, ver, i, 0, null, pinnedHash);
     }
     if (next == null) {
+      // as imsync's planner: the walk skips the pinned sessions the pinned phase sent, while they are unchanged
+      Set<String> sentPinned = pinnedHash == SyncPlanner.pinnedHash(pinned) ? new HashSet<>(pinned) : Set.of();
       List<Entry> walk = m.entries(walkR);
       long score = f == null ? 0 : f.score();
       String sid = f == null ? null : f.sid();
       int consumed = 0;
       for (Entry e : walk) {
-        if (ids.size() >= limit) break;
-        ids.add(e.sid); // a pinned one already in this batch is not repeated
+        boolean sent = sentPinned.contains(e.sid) || ids.contains(e.sid);
+        if (!sent && ids.size() >= limit) break;
+        if (!sent) ids.add(e.sid);
         score = e.score;
         sid = e.sid;
         consumed++;
       }
       boolean walked = consumed == walk.size() && walk.size() <= limit;
-      if (!walked) next = new PeerCursor.First(base, ver, PeerCursor.PINNED_DONE, score, sid);
+      if (!walked) next = new PeerCursor.First(base, ver, PeerCursor.PINNED_DONE, score, sid, pinnedHash);
       else next = new PeerCursor.Delta(base, ver); // base == ver: caught up
     }
     boolean hasMore = next instanceof PeerCursor.First || ((PeerCursor.Delta) next).after() < ver;

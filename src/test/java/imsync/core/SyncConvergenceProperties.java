@@ -16,6 +16,7 @@ import java.util.stream.Collectors;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.statistics.Statistics;
 
 /**
  * Random operation sequences against the sync rules of the contract: a client that follows the
@@ -27,13 +28,14 @@ class SyncConvergenceProperties {
   private static final CursorCodec CODEC = new CursorCodec("test-secret".getBytes());
 
   @Property(tries = 300)
-  void clientConvergesWhileServerChangesDuringPaging(@ForAll long seed, @ForAll @IntRange(min = 1, max = 12) int limit,
+  void clientConvergesWhileServerChangesDuringPaging(@ForAll long seed, @ForAll @IntRange(min = 1, max = 8) int limit,
                                                       @ForAll boolean filtered) {
     Random rnd = new Random(seed);
     StateFixture f = new StateFixture(new Limits(4, 3, 5_000, 3));
     RandomOps ops = new RandomOps(f, rnd);
-    for (int i = 0; i < 40; i++) ops.step();
+    for (int i = 0; i < 60; i++) ops.step();
     View view = filtered ? new View(pickView(f, rnd)) : View.ALL;
+    for (int i = 0; i < 6; i++) ops.pin(f.tick(), view); // most first syncs then page with pins (issue 8)
     Client client = new Client();
     for (int round = 0; round < 6; round++) {
       client.syncToEnd(f.state, view, limit, () -> {
@@ -41,6 +43,11 @@ class SyncConvergenceProperties {
       });
       client.assertHolds(f.state, view);
       checkIndexes(f.state);
+      if (round == 0) {
+        boolean paged = client.pinnedSessionsSent > 0 && client.firstRunPages > 1;
+        Statistics.label("first sync paged with pinned sessions").collect(paged);
+        Statistics.label("first sync paged with pinned sessions").coverage(c -> c.check(true).percentage(p -> p >= 50));
+      }
       for (int i = rnd.nextInt(15); i > 0; i--) ops.step();
       // the view's groups may be gone now: such a view is answered 404 by the entity, so start over
       if (!view.isAll() && view.groupIds().stream().anyMatch(g -> f.state.group(g) == null)) {
@@ -108,14 +115,40 @@ class SyncConvergenceProperties {
     final Map<String, Group> groups = new HashMap<>();
     Cursor cursor;
     long version;
+    /** How many pinned sessions first-sync runs carried: the properties check pins were exercised. */
+    long pinnedSessionsSent;
+    int firstRunPages;
 
     void syncToEnd(AccountState st, View view, int limit, Runnable betweenPages) {
+      // A first-sync run (no cursor, or a reset) sends each session once unless it changed after the run
+      // began, or the view's pins changed mid-run (then a pinned one may come again: SyncPlanner.walkFirst).
+      boolean firstRun = cursor == null;
+      long runStart = st.version();
+      List<String> pinsAtStart = SyncPlanner.pinnedOfView(st, view);
+      boolean pinsChanged = false;
+      Map<String, Long> sentInRun = new HashMap<>();
       for (int page = 0; page < 10_000; page++) {
         SyncResult r = SyncPlanner.plan(st, view, cursor, limit);
         check(r, limit, view);
         if (r.reset()) {
           sessions.clear();
           groups.clear();
+          firstRun = true;
+          runStart = st.version();
+          pinsAtStart = SyncPlanner.pinnedOfView(st, view);
+          pinsChanged = false;
+          sentInRun.clear();
+        }
+        pinsChanged |= !pinsAtStart.equals(SyncPlanner.pinnedOfView(st, view));
+        if (firstRun) {
+          for (Session s : r.sessions()) {
+            Long before = sentInRun.put(s.sessionId(), s.version());
+            assertTrue(before == null || s.version() > runStart || pinsChanged,
+                "first-sync run sent " + s.sessionId() + " twice though it did not change (pinned: " + pinsAtStart + ")");
+          }
+          firstRunPages++;
+          Set<String> pinnedNow = new HashSet<>(SyncPlanner.pinnedOfView(st, view));
+          pinnedSessionsSent += r.sessions().stream().filter(s -> pinnedNow.contains(s.sessionId())).count();
         }
         r.groups().forEach(g -> groups.put(g.groupId(), g));
         r.removedGroups().forEach(groups::remove);
@@ -181,7 +214,7 @@ class SyncConvergenceProperties {
     void step() {
       long now = f.tick();
       String sid = sid();
-      switch (rnd.nextInt(16)) {
+      switch (rnd.nextInt(19)) {
         case 0, 1, 2, 3 -> {
           long seq = seqs.merge(sid, (long) (rnd.nextInt(4) == 0 ? 0 : 1), Long::sum);
           String sender = rnd.nextInt(4) == 0 ? StateFixture.ME : "bob";
@@ -199,13 +232,24 @@ class SyncConvergenceProperties {
         case 12 -> f.run(f.state.decideDeleteGroup(gid(), now));
         case 13 -> f.run(f.state.decideAddMember(gid(), sid, now));
         case 14 -> f.run(f.state.decideRemoveMember(gid(), sid, now));
-        default -> {
-          List<String> pins = new ArrayList<>();
-          for (int i = rnd.nextInt(4); i > 0; i--) pins.add(sid());
-          f.run(f.state.decideSetPinned(gid(), pins.stream().distinct().toList(), now));
-        }
+        default -> pin(now, View.ALL);
       }
       if (rnd.nextInt(10) == 0) f.clock += 10_000; // lets tombstones age past retention
+    }
+
+    /** Pins members mostly (so pins exist in most runs), sometimes a non-member (refused). */
+    void pin(long now, View view) {
+      List<Group> existing = f.state.groupsInOrder().stream()
+          .filter(g -> g.sessionCount() > 0 && view.containsGroup(g.groupId())).toList();
+      String gid = !existing.isEmpty() && rnd.nextInt(5) > 0 ? existing.get(rnd.nextInt(existing.size())).groupId() : gid();
+      MappingList list = f.state.mappingList(gid);
+      List<String> members = new ArrayList<>();
+      if (list != null) list.after(null).forEach(e -> members.add(e.sessionId()));
+      List<String> pins = new ArrayList<>();
+      for (int i = rnd.nextInt(8) == 0 ? 0 : 1 + rnd.nextInt(f.state.limits().maxPinnedPerGroup()); i > 0; i--) {
+        pins.add(!members.isEmpty() && rnd.nextInt(6) > 0 ? members.get(rnd.nextInt(members.size())) : sid());
+      }
+      f.run(f.state.decideSetPinned(gid, pins.stream().distinct().toList(), now));
     }
   }
 }

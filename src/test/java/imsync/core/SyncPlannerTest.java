@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class SyncPlannerTest {
@@ -24,6 +27,62 @@ class SyncPlannerTest {
     assertEquals(List.of("old", "new", "a", "b"), r.sessions().stream().map(Session::sessionId).toList());
     assertFalse(r.hasMore());
     assertEquals(List.of(Box.INBOX, Box.ARCHIVE), r.groups().stream().map(Group::groupId).toList());
+  }
+
+  /**
+   * Issue 8: a paged first sync sent pinned sessions again when the recency walk reached them. 300
+   * sessions, 3 pinned in inbox, 2 pinned in a custom group; every page size sends each session once.
+   */
+  @Test
+  void pagedFirstSyncSendsPinnedSessionsOnceAtEveryPageSize() {
+    for (int i = 0; i < 300; i++) f.ingest(f.msg(String.format("s%03d", i), 1, "x"));
+    f.run(f.state.decideCreateGroup("fav", "Fav", f.tick()));
+    for (int i = 0; i < 300; i += 10) f.run(f.state.decideAddMember("fav", String.format("s%03d", i), f.tick()));
+    f.run(f.state.decideSetPinned(Box.INBOX, List.of("s007", "s150", "s299"), f.tick()));
+    f.run(f.state.decideSetPinned("fav", List.of("s020", "s150"), f.tick()));
+    for (View view : List.of(View.ALL, new View(List.of(Box.INBOX, "fav")), new View(List.of("fav")))) {
+      for (int limit : new int[] {1, 7, 20}) {
+        Map<String, Integer> times = new HashMap<>();
+        List<String> order = new ArrayList<>();
+        Cursor cursor = null;
+        SyncResult r;
+        int pages = 0;
+        do {
+          r = SyncPlanner.plan(f.state, view, cursor, limit);
+          for (Session s : r.sessions()) {
+            times.merge(s.sessionId(), 1, Integer::sum);
+            order.add(s.sessionId());
+          }
+          assertTrue(r.removedSessions().isEmpty());
+          cursor = r.cursor();
+          assertTrue(++pages < 1000, "paging ends");
+        } while (r.hasMore());
+        String where = view.groupIds() + " limit " + limit;
+        for (var e : times.entrySet()) assertEquals(1, e.getValue(), e.getKey() + " sent once, " + where);
+        long expected = view.isAll() ? 300 : view.groupIds().contains(Box.INBOX) ? 300 : 30;
+        assertEquals(expected, times.size(), "every session of the view, " + where);
+        List<String> pinnedFirst = view.isAll() || view.groupIds().contains(Box.INBOX)
+            ? List.of("s007", "s150", "s299", "s020") : List.of("s020", "s150");
+        assertEquals(pinnedFirst, order.subList(0, pinnedFirst.size()), "pinned first, " + where);
+      }
+    }
+  }
+
+  @Test
+  void pinsChangedWhileAFirstSyncPagesNeverLoseASession() {
+    for (int i = 0; i < 40; i++) f.ingest(f.msg(String.format("s%02d", i), 1, "x"));
+    f.run(f.state.decideSetPinned(Box.INBOX, List.of("s05"), f.tick()));
+    SyncResult r = SyncPlanner.plan(f.state, View.ALL, null, 5);
+    Map<String, Integer> times = new HashMap<>();
+    r.sessions().forEach(s -> times.merge(s.sessionId(), 1, Integer::sum));
+    // s00 is the oldest, not reached by the walk yet: pinning it after the pinned phase must not make the
+    // walk skip it
+    f.run(f.state.decideSetPinned(Box.INBOX, List.of("s05", "s00"), f.tick()));
+    while (r.hasMore()) {
+      r = SyncPlanner.plan(f.state, View.ALL, r.cursor(), 5);
+      r.sessions().forEach(s -> times.merge(s.sessionId(), 1, Integer::sum));
+    }
+    assertEquals(40, times.size(), "no session lost when pins change mid-run");
   }
 
   @Test
@@ -97,7 +156,7 @@ class SyncPlannerTest {
 
   @Test
   void cursorsAreBoundToTheAccountAndTamperEvident() throws Exception {
-    Cursor c = new Cursor.First(7, 3, 3, 0, new SortEntry(5, "dm:bob"));
+    Cursor c = new Cursor.First(7, 3, 3, 0, new SortEntry(5, "dm:bob"), 0x1234_5678_9abc_def0L);
     String wire = codec.encode("alice", c);
     assertEquals(c, codec.decode("alice", wire));
     assertTrue(wire.length() < 64, "compact: " + wire.length());

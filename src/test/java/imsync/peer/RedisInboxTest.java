@@ -239,8 +239,8 @@ class RedisInboxTest {
     assertEquals(2, p1.get("groups").size(), "a first page carries every group");
     assertTrue(p1.get("has_more").asBoolean());
     JsonNode p2 = c.page(7);
-    // the walk goes on in recency order; a pinned session comes again in a later batch (as in imsync)
-    assertEquals(List.of("s26", "s21", "s22", "s23", "s18", "s19", "s20"), ids(p2.get("sessions")));
+    // the walk goes on in recency order and skips the pinned sessions page one sent (s20)
+    assertEquals(List.of("s26", "s21", "s22", "s23", "s18", "s19", "s15"), ids(p2.get("sessions")));
     assertEquals(0, p2.get("groups").size());
 
     // while the client pages: a not yet sent session jumps ahead of the walk, one already sent changes,
@@ -254,6 +254,36 @@ class RedisInboxTest {
     assertEquals(f.version, c.version);
     assertFalse(c.sessions.containsKey("s15"));
     assertEquals(30, c.sessions.size());
+  }
+
+  /** Issue 8, as in imsync: paging a first sync sends each pinned session once, at every page size. */
+  @Test
+  void pagedFirstSyncSendsPinnedSessionsOnce() {
+    String a = account();
+    List<IngestItem> items = new ArrayList<>();
+    for (int i = 0; i < 60; i++) items.add(msg(String.format("s%02d", i), 1, "bob", T0 + i));
+    ingest(a, items.toArray(IngestItem[]::new));
+    join(inbox.createGroup(a, "fav", "Fav"));
+    List<String> favs = new ArrayList<>();
+    for (int i = 0; i < 60; i += 6) favs.add(String.format("s%02d", i));
+    join(inbox.addMembers(a, "fav", favs));
+    join(inbox.setPinned(a, Box.INBOX, List.of("s03", "s30", "s59")));
+    join(inbox.setPinned(a, "fav", List.of("s12", "s30")));
+    for (int limit : new int[] {1, 7, 20}) {
+      Client c = new Client(a);
+      Map<String, Integer> times = new HashMap<>();
+      List<String> order = new ArrayList<>();
+      do {
+        for (String id : ids(c.page(limit).get("sessions"))) {
+          times.merge(id, 1, Integer::sum);
+          order.add(id);
+        }
+      } while (c.hasMore);
+      for (var e : times.entrySet()) assertEquals(1, e.getValue(), e.getKey() + " sent once at limit " + limit);
+      assertEquals(60, times.size(), "every session at limit " + limit);
+      assertEquals(List.of("s03", "s30", "s59", "s12"), order.subList(0, 4), "pinned first at limit " + limit);
+      assertEquals(fresh(a).sessions, c.sessions, "converges at limit " + limit);
+    }
   }
 
   @Test
