@@ -49,7 +49,8 @@ public final class Main {
     AccountEntity.init(system, settings);
     ActorRef<ShardBalancer.Command> balancer =
         ShardBalancer.init(system, system.settings().config().getInt("akka.cluster.sharding.number-of-shards"));
-    Auth auth = new Auth(settings.authSecret());
+    Auth auth = Auth.create(AuthSettings.from(system.settings().config()));
+    system.getWhenTerminated().thenRun(auth::close);
     Accounts accounts = new Accounts(system, settings.askTimeout());
     return Server.start(system, new ApiRoutes(system, balancer, auth, accounts, settings,
         new RateLimiter(settings.ratePerSecond(), settings.rateBurst(), 1_000_000)).route(), settings.httpHost(), settings.httpPort());
@@ -73,6 +74,10 @@ public final class Main {
   /** {@code token <device|service|operator> [account] [device] [ttl-seconds]} with the configured secret. */
   private static void printToken(String[] args) {
     Settings settings = Settings.from(ConfigFactory.load());
+    if (settings.authSecret().length == 0) {
+      System.err.println("token: needs an HS256 secret (imsync.auth.secret, env IMSYNC_AUTH_SECRET)");
+      System.exit(2);
+    }
     String scope = args.length > 1 ? args[1] : "device";
     String sub = args.length > 2 ? args[2] : null;
     String dev = args.length > 3 ? args[3] : null;

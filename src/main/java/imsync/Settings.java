@@ -27,10 +27,15 @@ public record Settings(
   public static Settings from(Config root) {
     Config c = root.getConfig("imsync");
     String auth = c.getString("auth.secret");
-    if (auth.isEmpty()) {
-      throw new IllegalArgumentException("imsync.auth.secret (env IMSYNC_AUTH_SECRET) must be set");
-    }
     String cursor = c.getString("cursor.secret");
+    if (auth.isEmpty() && c.getString("auth.jwks").isEmpty()) {
+      throw new IllegalArgumentException(
+          "imsync.auth.secret (env IMSYNC_AUTH_SECRET) or imsync.auth.jwks (env IMSYNC_AUTH_JWKS) must be set");
+    }
+    if (auth.isEmpty() && cursor.isEmpty()) {
+      // else the cursor key would be derived from an empty secret: a constant anyone can forge cursors with
+      throw new IllegalArgumentException("imsync.cursor.secret (env IMSYNC_CURSOR_SECRET) must be set when imsync.auth.secret is empty");
+    }
     Limits limits = new Limits(
         c.getInt("limits.max-custom-groups"),
         c.getInt("limits.max-pinned-per-group"),
