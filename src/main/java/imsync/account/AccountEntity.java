@@ -15,6 +15,7 @@ import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.RecoveryCompleted;
 import akka.util.Timeout;
 import akka.persistence.typed.SnapshotAdapter;
 import akka.persistence.typed.javadsl.CommandHandlerWithReply;
@@ -39,6 +40,8 @@ import imsync.core.Session;
 import imsync.core.SyncPlanner;
 import imsync.core.SyncResult;
 import imsync.core.View;
+import imsync.metrics.Metrics;
+import imsync.metrics.ShardLoad;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -151,7 +154,7 @@ public final class AccountEntity
 
   /** What operators see of an account; {@code node}: the cluster member it lives on. */
   public record StatsReply(long version, int sessions, int groups, int devices, int removedSessions, long eventsSinceSnapshot,
-                           String node) implements Reply {}
+                           String node, long lastSequenceNr) implements Reply {}
 
   public record DevicesReply(List<Device> devices, long version) implements Reply {}
 
@@ -170,7 +173,8 @@ public final class AccountEntity
   }
 
   public static Behavior<Command> create(String accountId, Settings settings, CursorCodec codec) {
-    return Behaviors.withTimers(timers -> Behaviors.setup(ctx -> new AccountEntity(ctx, timers, accountId, settings, codec)));
+    return Behaviors.withTimers(timers -> Behaviors.setup(ctx ->
+        new AccountEntity(ctx, timers, accountId, settings, codec, Metrics.get(ctx.getSystem()))));
   }
 
   private final ActorContext<Command> ctx;
@@ -178,6 +182,13 @@ public final class AccountEntity
   private final String accountId;
   private final Settings settings;
   private final CursorCodec codec;
+  private final Metrics metrics;
+  /** This account's shard's request and ingest rates on this node. */
+  private final ShardLoad.Counters load;
+  /** When this incarnation started recovering (recovery time metric). */
+  private long startedNanos = System.nanoTime();
+  /** When the write in flight was handed to the journal; one at a time (commands wait while it is stored). */
+  private long writeStartedNanos;
 
   /** Long polls waiting for a change, by id; transient: answered (empty batch) when the entity stops. */
   private final Map<Long, Waiter> waiters = new HashMap<>();
@@ -190,7 +201,7 @@ public final class AccountEntity
   static final Duration DEVICE_FLUSH = Duration.ofSeconds(5);
 
   private AccountEntity(ActorContext<Command> ctx, TimerScheduler<Command> timers, String accountId, Settings settings,
-                        CursorCodec codec) {
+                        CursorCodec codec, Metrics metrics) {
     super(PersistenceId.of(TYPE_KEY.name(), accountId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
     this.ctx = ctx;
@@ -198,6 +209,8 @@ public final class AccountEntity
     this.accountId = accountId;
     this.settings = settings;
     this.codec = codec;
+    this.metrics = metrics;
+    this.load = metrics.shardLoad().forAccount(accountId);
   }
 
   @Override
@@ -238,6 +251,20 @@ public final class AccountEntity
 
   @Override
   public CommandHandlerWithReply<Command, AccountEvent, AccountState> commandHandler() {
+    CommandHandlerWithReply<Command, AccountEvent, AccountState> handler = handlers();
+    return (state, command) -> {
+      countLoad(command);
+      return handler.apply(state, command);
+    };
+  }
+
+  /** The shard's load on this node: ingest deliveries, and every other command from outside. */
+  private void countLoad(Command command) {
+    if (command instanceof Ingest i) load.ingest(i.items().size());
+    else if (!(command instanceof WaitExpired || command instanceof FlushDevices || command instanceof Stop)) load.request();
+  }
+
+  private CommandHandlerWithReply<Command, AccountEvent, AccountState> handlers() {
     return newCommandHandlerWithReplyBuilder().forAnyState()
         .onCommand(Ingest.class, this::onIngest)
         .onCommand(Sync.class, this::onSync)
@@ -261,7 +288,7 @@ public final class AccountEntity
         .onCommand(GetEntries.class, this::onEntries)
         .onCommand(GetStats.class, (st, c) -> Effect().reply(c.replyTo(), new StatsReply(st.version(), st.sessionCount(),
             st.groupCount(), currentDevices(st).size(), st.tombstoneCount(), lastSequenceNumber(ctx) % settings.snapshotEvery(),
-            ctx.getSystem().address().toString())))
+            ctx.getSystem().address().toString(), lastSequenceNumber(ctx))))
         .onCommand(MarkRead.class, (st, c) -> sessionAction(st.decideRead(c.sessionId(), c.seq(), now()), c.sessionId(), c.replyTo()))
         .onCommand(MarkUnread.class, (st, c) -> sessionAction(st.decideMarkUnread(c.sessionId(), now()), c.sessionId(), c.replyTo()))
         .onCommand(SetDraft.class, (st, c) -> sessionAction(st.decideDraft(c.sessionId(), c.text(), now()), c.sessionId(), c.replyTo()))
@@ -287,9 +314,10 @@ public final class AccountEntity
   private ReplyEffect<AccountEvent, AccountState> onIngest(AccountState st, Ingest c) {
     AccountState.IngestDecision d = st.decideIngest(accountId, c.items());
     int accepted = d.events().size();
+    metrics.ingested(accepted, d.ignored());
     if (accepted == 0) return Effect().reply(c.replyTo(), new IngestReply(0, d.ignored()));
     // One journal row for the whole batch of this account.
-    return Effect().persist(AccountEvent.Batch.of(d.events())).thenRun(this::wakeWaiters)
+    return persistChange(AccountEvent.Batch.of(d.events()))
         .thenReply(c.replyTo(), s -> new IngestReply(accepted, d.ignored()));
   }
 
@@ -316,6 +344,7 @@ public final class AccountEntity
       // Long poll: kept until a change reaches this view (wakeWaiters) or the deadline (a timer per waiter).
       long id = nextWaiterId++;
       waiters.put(id, new Waiter(view, cursor, c.limit(), c.replyTo()));
+      metrics.longPolls(1);
       timers.startSingleTimer(new WaitExpired(id), new WaitExpired(id), Duration.ofMillis(c.waitMs()));
       return Effect().noReply();
     }
@@ -323,6 +352,7 @@ public final class AccountEntity
   }
 
   private SyncReply syncReply(SyncResult r) {
+    metrics.syncAnswered(r.sessions().size());
     return new SyncReply(codec.encode(accountId, r.cursor()), r.hasMore(), r.reset(), r.version(),
         r.groups(), r.removedGroups(), r.sessions(), r.removedSessions());
   }
@@ -339,12 +369,14 @@ public final class AccountEntity
         timers.cancel(new WaitExpired(e.getKey()));
         w.replyTo().tell(syncReply(r));
         it.remove();
+        metrics.longPolls(-1);
       }
     }
   }
 
   private ReplyEffect<AccountEvent, AccountState> onWaitExpired(AccountState st, WaitExpired c) {
     Waiter w = waiters.remove(c.waiterId());
+    if (w != null) metrics.longPolls(-1);
     if (w != null) w.replyTo().tell(syncReply(SyncPlanner.plan(st, w.view(), w.cursor(), w.limit())));
     return Effect().noReply();
   }
@@ -352,6 +384,7 @@ public final class AccountEntity
   /** Answers every waiter with what it would get now (an empty batch and a cursor as good as its own). */
   private void answerAllWaiters(AccountState st) {
     for (Waiter w : waiters.values()) w.replyTo().tell(syncReply(SyncPlanner.plan(st, w.view(), w.cursor(), w.limit())));
+    metrics.longPolls(-waiters.size());
     waiters.clear();
   }
 
@@ -413,7 +446,11 @@ public final class AccountEntity
   public SignalHandler<AccountState> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(PostStop.instance(), this::answerAllWaiters)
-        .onSignal(PreRestart.instance(), this::answerAllWaiters)
+        .onSignal(PreRestart.instance(), st -> {
+          answerAllWaiters(st);
+          startedNanos = System.nanoTime();
+        })
+        .onSignal(RecoveryCompleted.instance(), st -> metrics.recovered(System.nanoTime() - startedNanos))
         .build();
   }
 
@@ -447,9 +484,20 @@ public final class AccountEntity
                                                          Function<AccountState, Reply> reply) {
     if (d instanceof Decision.Reject r) return Effect().reply(replyTo, new Rejected(r.code(), r.message()));
     if (d instanceof Decision.Accept a) {
-      return Effect().persist(AccountEvent.Batch.of(a.events())).thenRun(this::wakeWaiters).thenReply(replyTo, reply::apply);
+      return persistChange(AccountEvent.Batch.of(a.events())).thenReply(replyTo, reply::apply);
     }
     return Effect().none().thenReply(replyTo, reply::apply);
+  }
+
+  /** Stores a change; once stored: the journal write time, then the long polls it reaches. */
+  private akka.persistence.typed.javadsl.EffectBuilder<AccountEvent, AccountState> persistChange(AccountEvent event) {
+    writeStartedNanos = System.nanoTime();
+    return Effect().persist(event).thenRun(this::afterWrite);
+  }
+
+  private void afterWrite(AccountState st) {
+    metrics.journalWritten(System.nanoTime() - writeStartedNanos);
+    wakeWaiters(st);
   }
 
   private static long now() {

@@ -1,6 +1,7 @@
 package imsync.http;
 
 import akka.actor.typed.ActorRef;
+import akka.http.javadsl.model.AttributeKey;
 import akka.http.javadsl.model.ContentTypes;
 import akka.http.javadsl.model.HttpEntities;
 import akka.http.javadsl.model.HttpResponse;
@@ -36,6 +37,9 @@ public abstract class HttpSupport extends AllDirectives {
    * starts a new thread per task; our callbacks are short and never block, so they run in place.
    */
   public static final Executor IN_PLACE = Runnable::run;
+
+  /** Marks an answer that waited for a change (a long poll): kept out of the node's latency percentiles. */
+  public static final AttributeKey<Boolean> LONG_POLL = AttributeKey.create("imsync-long-poll", Boolean.class);
 
   protected final Auth auth;
   protected final Accounts accounts;

@@ -1,5 +1,6 @@
 package imsync.http;
 
+import akka.http.scaladsl.model.Uri;
 import java.util.List;
 
 /**
@@ -43,7 +44,16 @@ public final class RouteTemplates {
       new Route("GET", "/admin/cluster"),
       new Route("GET", "/admin/accounts/{account_id}"),
       new Route("POST", "/admin/shards/{shard_id}/move"),
-      new Route("POST", "/admin/rebalance"));
+      new Route("POST", "/admin/rebalance"),
+      new Route("GET", "/admin/shards"),
+      new Route("GET", "/admin/metrics"),
+      new Route("POST", "/admin/members/{address}/leave"),
+      new Route("POST", "/admin/members/{address}/down"),
+      new Route("GET", "/admin/accounts/{account_id}/devices"),
+      new Route("GET", "/admin/accounts/{account_id}/sessions/{sid}/history"));
+
+  /** Each route's template split into segments, once. */
+  private static final String[][] SEGMENTS = ALL.stream().map(Route::segments).toArray(String[][]::new);
 
   private RouteTemplates() {}
 
@@ -52,21 +62,47 @@ public final class RouteTemplates {
    * win over parameters, so {@code /v1/groups/x/sessions} is not taken for {@code /v1/groups/{gid}/...}.
    */
   public static String templateOf(String path) {
-    String[] parts = (path.startsWith("/") ? path.substring(1) : path).split("/", -1);
-    String best = UNMATCHED;
+    return templateAt(indexOf(Uri.Path$.MODULE$.apply(path, Uri.Path$.MODULE$.apply$default$2())));
+  }
+
+  /** The template of {@link #indexOf}'s answer; {@code ALL.size()} is {@link #UNMATCHED}. */
+  public static String templateAt(int index) {
+    return index < ALL.size() ? ALL.get(index).template() : UNMATCHED;
+  }
+
+  /**
+   * The index in {@link #ALL} of the route whose template a parsed request path matches (the first of the
+   * best when several do), or {@code ALL.size()} for none. Walks the path's segments in place: no
+   * allocation, so the metrics hook can call it on every request.
+   */
+  public static int indexOf(Uri.Path path) {
+    Uri.Path start = path.startsWithSlash() ? path.tail() : path;
+    int best = ALL.size();
     int bestLiterals = -1;
-    for (Route r : ALL) {
-      String[] seg = r.segments();
-      if (seg.length != parts.length) continue;
+    for (int r = 0; r < SEGMENTS.length; r++) {
+      String[] seg = SEGMENTS[r];
+      Uri.Path p = start;
       int literals = 0;
       boolean ok = true;
       for (int i = 0; i < seg.length && ok; i++) {
-        if (seg[i].startsWith("{")) ok = !parts[i].isEmpty();
-        else if (seg[i].equals(parts[i])) literals++;
+        if (i > 0) {
+          if (p.startsWithSlash()) p = p.tail();
+          else {
+            ok = false;
+            break;
+          }
+        }
+        String part = "";
+        if (p.startsWithSegment()) {
+          part = (String) p.head();
+          p = p.tail();
+        }
+        if (seg[i].startsWith("{")) ok = !part.isEmpty();
+        else if (seg[i].equals(part)) literals++;
         else ok = false;
       }
-      if (ok && literals > bestLiterals) {
-        best = r.template();
+      if (ok && p.isEmpty() && literals > bestLiterals) {
+        best = r;
         bestLiterals = literals;
       }
     }

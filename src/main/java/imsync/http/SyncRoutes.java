@@ -24,7 +24,8 @@ public final class SyncRoutes extends HttpSupport {
           SyncRequest req = SyncRequest.parse(body);
           return completeWithFuture(toResponse(accounts.ask(p.accountId(),
               replyTo -> new AccountEntity.Sync(req.cursor, req.groups, req.limit, req.waitMs, p.deviceId(), replyTo),
-              java.time.Duration.ofMillis(req.waitMs)), r -> render((AccountEntity.SyncReply) r)));
+              java.time.Duration.ofMillis(req.waitMs)), r -> render((AccountEntity.SyncReply) r))
+              .thenApplyAsync(resp -> req.waitMs > 0 ? resp.addAttribute(LONG_POLL, Boolean.TRUE) : resp, IN_PLACE));
         }))));
   }
 

@@ -1,0 +1,39 @@
+package imsync.metrics;
+
+import akka.actor.ActorSystem;
+import akka.stream.alpakka.cassandra.CqlSessionProvider;
+import akka.stream.alpakka.cassandra.DriverConfigLoaderFromConfig;
+import com.datastax.oss.driver.api.core.CqlSession;
+import com.typesafe.config.Config;
+import scala.concurrent.ExecutionContext;
+import scala.concurrent.Future;
+import scala.jdk.javaapi.FutureConverters;
+
+/**
+ * Alpakka's default session provider plus the node's meter registry: the driver's
+ * {@code MicrometerMetricsFactory} (datastax-java-driver.advanced.metrics) reads the registry from the session
+ * builder, else it would fall back to Micrometer's JVM-global registry. Set as {@code session-provider} of the
+ * persistence plugin and of {@code alpakka.cassandra} (the readiness check's session).
+ */
+public final class MeteredSessionProvider implements CqlSessionProvider {
+  private final ActorSystem system;
+  private final Config config;
+
+  public MeteredSessionProvider(ActorSystem system, Config config) {
+    this.system = system;
+    this.config = config;
+  }
+
+  @Override
+  public Future<CqlSession> connect(ExecutionContext ec) {
+    Config driver = CqlSessionProvider.driverConfig(system, config);
+    // a stable session name (the driver's metrics carry it as a tag) instead of a JVM-wide counter's s0, s1...
+    if (config.hasPath("imsync-session-name")) {
+      driver = driver.withValue("basic.session-name", config.getValue("imsync-session-name"));
+    }
+    return FutureConverters.asScala(CqlSession.builder()
+        .withConfigLoader(DriverConfigLoaderFromConfig.fromConfig(driver))
+        .withMetricRegistry(Metrics.get(system).registry())
+        .buildAsync());
+  }
+}
