@@ -13,7 +13,9 @@ import akka.http.javadsl.ServerBinding;
 import akka.management.javadsl.AkkaManagement;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import akka.actor.typed.Props;
 import imsync.account.AccountEntity;
+import imsync.metrics.NodeStats;
 import imsync.cluster.ShardBalancer;
 import imsync.http.Accounts;
 import imsync.http.ApiRoutes;
@@ -47,6 +49,7 @@ public final class Main {
     if (imsync.getBoolean("management.enabled")) AkkaManagement.get(system).start();
     joinCluster(system, imsync);
     AccountEntity.init(system, settings);
+    system.systemActorOf(NodeStats.create(AccountEntity.TYPE_KEY.name()), "node-stats", Props.empty());
     ActorRef<ShardBalancer.Command> balancer =
         ShardBalancer.init(system, system.settings().config().getInt("akka.cluster.sharding.number-of-shards"));
     Auth auth = Auth.create(AuthSettings.from(system.settings().config()));

@@ -41,6 +41,12 @@ public final class ShardBalancer {
   /** Balance now; replies with the number of shards moved. */
   public record Rebalance(ActorRef<Integer> replyTo) implements Command {}
 
+  /**
+   * Balance load now: {@code load} is requests plus ingest deliveries per second by shard id (shards not
+   * listed count as idle); replies with the number of shards moved.
+   */
+  public record RebalanceByLoad(Map<String, Double> load, ActorRef<Integer> replyTo) implements Command {}
+
   private enum MembershipChanged implements Command { INSTANCE }
 
   private record Planned(int moved, ActorRef<Integer> replyTo) implements Command {}
@@ -65,7 +71,12 @@ public final class ShardBalancer {
             return Behaviors.same();
           })
           .onMessage(Rebalance.class, r -> {
-            ctx.pipeToSelf(plan(ctx.getSystem(), client, shards), (moved, failure) ->
+            ctx.pipeToSelf(plan(ctx.getSystem(), client, shards, null), (moved, failure) ->
+                new Planned(failure == null ? moved : -1, r.replyTo()));
+            return Behaviors.same();
+          })
+          .onMessage(RebalanceByLoad.class, r -> {
+            ctx.pipeToSelf(plan(ctx.getSystem(), client, shards, r.load()), (moved, failure) ->
                 new Planned(failure == null ? moved : -1, r.replyTo()));
             return Behaviors.same();
           })
@@ -78,7 +89,9 @@ public final class ShardBalancer {
     }));
   }
 
-  private static CompletionStage<Integer> plan(ActorSystem<?> system, ExternalShardAllocationClient client, List<String> shards) {
+  /** {@code load} null: even out shard counts ({@link ShardPlan}); else even out load ({@link LoadPlan}). */
+  private static CompletionStage<Integer> plan(ActorSystem<?> system, ExternalShardAllocationClient client, List<String> shards,
+                                               Map<String, Double> load) {
     List<Address> up = new ArrayList<>();
     var state = Cluster.get(system).state();
     for (Member m : StreamSupport.stream(state.getMembers().spliterator(), false).toList()) {
@@ -88,7 +101,9 @@ public final class ShardBalancer {
     return client.getShardLocations().thenComposeAsync(locations -> {
       Map<String, Address> current = new HashMap<>();
       locations.getShardLocations().forEach((shard, loc) -> current.put(shard, loc.address()));
-      Map<String, Address> moves = ShardPlan.balance(shards, up, current);
+      Map<String, Address> moves = load == null
+          ? ShardPlan.balance(shards, up, current)
+          : LoadPlan.balance(shards, up, current, load, LoadPlan.TOLERANCE);
       if (moves.isEmpty()) return CompletableFuture.completedFuture(0);
       return client.setShardLocations(moves).thenApplyAsync(done -> moves.size(), HttpSupport.IN_PLACE);
     }, HttpSupport.IN_PLACE);

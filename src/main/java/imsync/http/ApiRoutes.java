@@ -37,7 +37,7 @@ public final class ApiRoutes extends HttpSupport {
                    Settings settings, RateLimiter limiter) {
     super(auth, accounts, settings, limiter);
     this.metrics = Metrics.get(system);
-    metrics.gauge("imsync.streams.open", "WebSocket streams open on this node", streamStats::open);
+    metrics.streamsOpen(streamStats::open);
     this.routes = concat(
         new SyncRoutes(auth, accounts, settings, limiter).route(),
         new IngestRoutes(auth, accounts, settings, limiter).route(),

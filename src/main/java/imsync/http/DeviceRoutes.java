@@ -14,23 +14,26 @@ public final class DeviceRoutes extends HttpSupport {
     super(auth, accounts, settings, limiter);
   }
 
+  /** {@code {"devices": [...], "version": n}}: also the operators' view of an account's devices. */
+  static ObjectNode render(AccountEntity.DevicesReply d) {
+    ObjectNode n = JsonViews.object();
+    var arr = n.putArray("devices");
+    for (Device device : d.devices()) {
+      ObjectNode o = arr.addObject();
+      o.put("device_id", device.deviceId());
+      o.put("first_seen_at", device.firstSeenAt());
+      o.put("last_seen_at", device.lastSeenAt());
+      o.put("acked_version", device.ackedVersion());
+      o.put("behind", Math.max(0, d.version() - device.ackedVersion()));
+    }
+    n.put("version", d.version());
+    return n;
+  }
+
   public Route route() {
     return pathPrefix(PathMatchers.segment("v1").slash("devices"), () -> authenticated(Auth.Scope.DEVICE, p -> concat(
-        pathEnd(() -> get(() -> askAccount(p.accountId(), AccountEntity.GetDevices::new, reply -> {
-          var d = (AccountEntity.DevicesReply) reply;
-          ObjectNode n = JsonViews.object();
-          var arr = n.putArray("devices");
-          for (Device device : d.devices()) {
-            ObjectNode o = arr.addObject();
-            o.put("device_id", device.deviceId());
-            o.put("first_seen_at", device.firstSeenAt());
-            o.put("last_seen_at", device.lastSeenAt());
-            o.put("acked_version", device.ackedVersion());
-            o.put("behind", Math.max(0, d.version() - device.ackedVersion()));
-          }
-          n.put("version", d.version());
-          return n;
-        }))),
+        pathEnd(() -> get(() -> askAccount(p.accountId(), AccountEntity.GetDevices::new,
+            reply -> render((AccountEntity.DevicesReply) reply)))),
         path(PathMatchers.segment(), rawId -> delete(() -> {
           String id = Json.id(rawId, Json.ACCOUNT_ID, "device_id");
           return askAccount(p.accountId(), r -> new AccountEntity.RemoveDevice(id, r), reply -> {

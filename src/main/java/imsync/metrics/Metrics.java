@@ -85,6 +85,7 @@ public final class Metrics implements Extension {
   private final AtomicLong activeAccounts = new AtomicLong();
   private final AtomicLong shardsHosted = new AtomicLong();
   private final ShardLoad shardLoad;
+  private volatile java.util.function.LongSupplier streamsOpen = () -> 0;
 
   Metrics(int numberOfShards) {
     new JvmMemoryMetrics().bindTo(registry);
@@ -137,6 +138,16 @@ public final class Metrics implements Extension {
   /** A gauge read from {@code value} at scrape time. */
   public void gauge(String name, String description, Supplier<Number> value) {
     Gauge.builder(name, value).description(description).register(registry);
+  }
+
+  /** The node's open WebSocket streams (gauge imsync_streams_open). */
+  public void streamsOpen(java.util.function.LongSupplier open) {
+    streamsOpen = open;
+    gauge("imsync.streams.open", "WebSocket streams open on this node", open::getAsLong);
+  }
+
+  public long streamsOpen() {
+    return streamsOpen.getAsLong();
   }
 
   public PrometheusMeterRegistry registry() {
