@@ -107,7 +107,7 @@ public final class Metrics implements Extension {
     tooLarge = rejected("too_large");
     syncSessions = DistributionSummary.builder("imsync.sync.sessions")
         .description("Sessions in one sync answer")
-        .serviceLevelObjectives(0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+        .serviceLevelObjectives(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
         .register(registry);
     ingestAccepted = ingest("accepted");
     ingestIgnored = ingest("ignored");
