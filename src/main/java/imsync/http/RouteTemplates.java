@@ -77,10 +77,15 @@ public final class RouteTemplates {
    */
   public static int indexOf(Uri.Path path) {
     Uri.Path start = path.startsWithSlash() ? path.tail() : path;
+    int count = 1;
+    for (Uri.Path p = start; !p.isEmpty(); p = p.tail()) {
+      if (p.startsWithSlash()) count++;
+    }
     int best = ALL.size();
     int bestLiterals = -1;
     for (int r = 0; r < SEGMENTS.length; r++) {
       String[] seg = SEGMENTS[r];
+      if (seg.length != count) continue;
       Uri.Path p = start;
       int literals = 0;
       boolean ok = true;
