@@ -43,7 +43,8 @@ public final class RouteTemplates {
       new Route("GET", "/admin/cluster"),
       new Route("GET", "/admin/accounts/{account_id}"),
       new Route("POST", "/admin/shards/{shard_id}/move"),
-      new Route("POST", "/admin/rebalance"));
+      new Route("POST", "/admin/rebalance"),
+      new Route("GET", "/openapi.yaml"));
 
   private RouteTemplates() {}
 
