@@ -202,6 +202,20 @@ public final class OpenApiContract {
     return List.copyOf(problems);
   }
 
+  /**
+   * What is wrong with one text frame a WebSocket operation's server sent, judged by the operation's
+   * {@code x-websocket-frames.server} schema; empty when it conforms.
+   */
+  public List<String> checkFrame(String method, String path, JsonNode frame) {
+    Operation op = find(method, path).orElseThrow(() -> new IllegalArgumentException("no operation " + method + " " + path));
+    JsonNode schemaNode = op.node().path("x-websocket-frames").get("server");
+    if (schemaNode == null) return List.of(op + " documents no WebSocket frames");
+    JsonSchema schema = schemas.computeIfAbsent(schemaNode.toString(), k -> compile(schemaNode));
+    TreeSet<String> problems = new TreeSet<>();
+    for (ValidationMessage m : schema.validate(frame)) problems.add(m.getMessage());
+    return List.copyOf(problems);
+  }
+
   /** A schema of the document, compiled with the document's components beside it so its $refs resolve. */
   private JsonSchema compile(JsonNode schema) {
     ObjectNode wrapper = JSON.createObjectNode();
