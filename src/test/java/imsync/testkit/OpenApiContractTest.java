@@ -78,6 +78,40 @@ class OpenApiContractTest {
   }
 
   @Test
+  void theDocumentHoldsTogether() {
+    List<String> problems = new java.util.ArrayList<>();
+    refs(DOC.root(), "", problems);
+    java.util.Set<String> ids = new java.util.HashSet<>();
+    for (OpenApiContract.Operation op : DOC.operations()) {
+      String id = op.node().path("operationId").asText("");
+      if (id.isEmpty() || !ids.add(id)) problems.add(op + ": operationId missing or repeated");
+      if (!op.node().path("responses").fieldNames().hasNext()) problems.add(op + ": no responses");
+      java.util.Set<String> declared = new java.util.HashSet<>();
+      for (com.fasterxml.jackson.databind.JsonNode p : DOC.root().path("paths").path(op.template()).path("parameters")) {
+        declared.add(resolve(p).path("name").asText());
+      }
+      for (com.fasterxml.jackson.databind.JsonNode p : op.node().path("parameters")) declared.add(resolve(p).path("name").asText());
+      var m = java.util.regex.Pattern.compile("\\{([^}]+)}").matcher(op.template());
+      while (m.find()) if (!declared.contains(m.group(1))) problems.add(op + ": path parameter " + m.group(1) + " is not declared");
+    }
+    assertEquals(List.of(), problems);
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode resolve(com.fasterxml.jackson.databind.JsonNode n) {
+    return n.has("$ref") ? DOC.root().at(n.get("$ref").asText().substring(1)) : n;
+  }
+
+  /** Every $ref points at something in the document. */
+  private static void refs(com.fasterxml.jackson.databind.JsonNode n, String at, List<String> problems) {
+    if (n.has("$ref") && n.get("$ref").isTextual()) {
+      String ref = n.get("$ref").asText();
+      if (!ref.startsWith("#/") || DOC.root().at(ref.substring(1)).isMissingNode()) problems.add(at + ": dangling $ref " + ref);
+    }
+    if (n.isObject()) n.fields().forEachRemaining(e -> refs(e.getValue(), at + "/" + e.getKey(), problems));
+    if (n.isArray()) for (int i = 0; i < n.size(); i++) refs(n.get(i), at + "/" + i, problems);
+  }
+
+  @Test
   void templatesMatchLikeTheServerRoutes() {
     assertEquals("/v1/groups/{group_id}/sessions", DOC.find("PUT", "/v1/groups/work/sessions").orElseThrow().template());
     assertEquals("/v1/groups/{group_id}/sessions/{session_id}", DOC.find("PUT", "/v1/groups/work/sessions/dm:bob").orElseThrow().template());
