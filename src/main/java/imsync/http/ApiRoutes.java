@@ -46,6 +46,7 @@ public final class ApiRoutes extends HttpSupport {
         new DeviceRoutes(auth, accounts, settings, limiter).route(),
         new StreamRoutes(system, auth, accounts, settings, limiter, streamStats).route(),
         new AdminRoutes(system, balancer, auth, accounts, settings, limiter, streamStats).route(),
+        new OpenApiRoutes().route(),
         benchRoutes(system, auth, accounts, settings, limiter));
   }
 

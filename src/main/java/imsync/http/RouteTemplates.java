@@ -50,7 +50,8 @@ public final class RouteTemplates {
       new Route("POST", "/admin/members/{address}/leave"),
       new Route("POST", "/admin/members/{address}/down"),
       new Route("GET", "/admin/accounts/{account_id}/devices"),
-      new Route("GET", "/admin/accounts/{account_id}/sessions/{sid}/history"));
+      new Route("GET", "/admin/accounts/{account_id}/sessions/{sid}/history"),
+      new Route("GET", "/openapi.yaml"));
 
   /** Each route's template split into segments, once. */
   private static final String[][] SEGMENTS = ALL.stream().map(Route::segments).toArray(String[][]::new);

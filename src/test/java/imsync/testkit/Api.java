@@ -11,7 +11,11 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
-/** A small HTTP client for the API in tests: tokens, JSON in and out. */
+/**
+ * A small HTTP client for the API in tests: tokens, JSON in and out. Every response is checked against
+ * the repo's {@code openapi.yaml} ({@link OpenApiContract}): one that the document does not allow fails
+ * the calling test, naming the route, the status and what is wrong.
+ */
 public final class Api {
   public static final ObjectMapper JSON = new ObjectMapper();
   public static final Auth AUTH = new Auth(TestSettings.SECRET.getBytes(StandardCharsets.UTF_8));
@@ -48,13 +52,26 @@ public final class Api {
     if (body != null) b.header("Content-Type", "application/json");
     try {
       HttpResponse<String> r = CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
-      JsonNode json = r.body().isEmpty() ? null : JSON.readTree(r.body());
+      conforms(method, path, r);
+      boolean isJson = r.headers().firstValue("Content-Type").orElse("").startsWith("application/json");
+      JsonNode json = r.body().isEmpty() || !isJson ? null : JSON.readTree(r.body());
       return new Response(r.statusCode(), json, r);
     } catch (IOException e) {
       throw new IllegalStateException(method + " " + path + " failed", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
+    }
+  }
+
+  /** Fails (AssertionError) when the response is not what openapi.yaml says {@code method path} answers. */
+  public static void conforms(String method, String pathAndQuery, HttpResponse<String> r) {
+    var problems = OpenApiContract.DOCUMENT.check(method, pathAndQuery, r.statusCode(), r.headers().map(), r.body());
+    if (!problems.isEmpty()) {
+      String route = OpenApiContract.DOCUMENT.find(method, pathAndQuery.split("\\?", 2)[0])
+          .map(Object::toString).orElse(method + " " + pathAndQuery + " (undocumented)");
+      throw new AssertionError("response breaks openapi.yaml: " + route + " answered " + r.statusCode() + ": "
+          + String.join("; ", problems) + "\n  body: " + r.body());
     }
   }
 

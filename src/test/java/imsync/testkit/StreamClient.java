@@ -12,7 +12,11 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
-/** A test client of {@code /v1/stream} on the JDK's WebSocket: frames as JSON, waited for with deadlines. */
+/**
+ * A test client of {@code /v1/stream} on the JDK's WebSocket: frames as JSON, waited for with deadlines.
+ * Every frame taken is checked against openapi.yaml (the stream's frame schema): one that breaks it fails
+ * the test.
+ */
 public final class StreamClient implements AutoCloseable {
   private final WebSocket socket;
   private final BlockingQueue<JsonNode> frames;
@@ -70,7 +74,15 @@ public final class StreamClient implements AutoCloseable {
   public JsonNode next(Duration timeout) throws InterruptedException {
     JsonNode f = frames.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
     if (f == null) throw new AssertionError("no frame within " + timeout);
-    return f;
+    return conforms(f);
+  }
+
+  private static JsonNode conforms(JsonNode frame) {
+    var problems = OpenApiContract.DOCUMENT.checkFrame("GET", "/v1/stream", frame);
+    if (!problems.isEmpty()) {
+      throw new AssertionError("stream frame breaks openapi.yaml (GET /v1/stream): " + String.join("; ", problems) + "\n  frame: " + frame);
+    }
+    return frame;
   }
 
   /** Skips frames until one satisfies the condition. */
@@ -80,7 +92,7 @@ public final class StreamClient implements AutoCloseable {
       long left = deadline - System.nanoTime();
       JsonNode f = frames.poll(Math.max(0, left), TimeUnit.NANOSECONDS);
       if (f == null) throw new AssertionError("no matching frame within " + timeout);
-      if (condition.test(f)) return f;
+      if (condition.test(conforms(f))) return f;
     }
   }
 
