@@ -114,9 +114,9 @@ final class BenchProcesses implements AutoCloseable {
         "-Dlogback.configurationFile=" + LocalCassandra.projectDir().resolve("target/classes/logback.xml"),
         "-Dimsync.rate-limit.per-second=0",
         // extra node JVM options for a run, e.g. -Dbench.node.opts=-XX:StartFlightRecording=filename=x.jfr
-        System.getProperty("bench.node.opts", "-Dimsync.bench.enabled=true"),
+        System.getProperty("bench.node.opts", "-Dimsync.bench.node=true"),
         "-cp", System.getProperty("java.class.path"),
-        "imsync.Main"));
+        BenchNode.class.getName()));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     Map<String, String> env = pb.environment();
     env.put("IMSYNC_HTTP_PORT", Integer.toString(HTTP_PORT));
@@ -124,7 +124,6 @@ final class BenchProcesses implements AutoCloseable {
     env.put("IMSYNC_MANAGEMENT_PORT", "38558");
     env.put("IMSYNC_CASSANDRA", "127.0.0.1:" + CQL_PORT);
     env.put("IMSYNC_AUTH_SECRET", TestSettings.SECRET);
-    env.put("IMSYNC_BENCH", "true");
     env.put("IMSYNC_BENCH_REDIS_PORT", Integer.toString(REDIS_PORT));
     node = pb.start();
     await(this::nodeReady, Duration.ofSeconds(180), "the imsync node to be ready");
