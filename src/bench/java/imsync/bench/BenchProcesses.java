@@ -32,18 +32,26 @@ final class BenchProcesses implements AutoCloseable {
   static final int CQL_PORT = 29042;
   static final int REDIS_PORT = 26379;
   static final int HTTP_PORT = 38080;
+  static final int STATIC_CEILING_PORT = 38090;
+  /**
+   * The node passivates an account idle this long (production: 10 minutes), so the cold-account scenario
+   * can meet passivated accounts on a warm node; longer than a round of the throughput scenario, so the
+   * hot accounts stay in memory while the other systems take their turn.
+   */
+  static final java.time.Duration PASSIVATE_IDLE = Duration.ofSeconds(60);
   private static final HttpClient PROBE = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   final Path dir = LocalCassandra.projectDir().resolve("target/bench");
   private Process redis;
   private Process node;
+  private Process staticCeiling;
   private boolean cassandraStarted;
   private boolean closed;
   final String nodeHeap;
 
   BenchProcesses(String nodeHeap) {
     this.nodeHeap = nodeHeap;
-    for (int port : new int[] {CQL_PORT, REDIS_PORT, HTTP_PORT}) {
+    for (int port : new int[] {CQL_PORT, REDIS_PORT, HTTP_PORT, STATIC_CEILING_PORT}) {
       if (listening(port)) {
         throw new IllegalStateException("port " + port + " is in use: is another benchmark run still going? Stop it first");
       }
@@ -108,11 +116,11 @@ final class BenchProcesses implements AutoCloseable {
 
   void startNode() throws IOException {
     Path log = dir.resolve("node.log");
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xms" + nodeHeap, "-Xmx" + nodeHeap, "-XX:+UseParallelGC",
+    List<String> cmd = new ArrayList<>(jvm());
+    cmd.addAll(List.of(
         "-Dlogback.configurationFile=" + LocalCassandra.projectDir().resolve("target/classes/logback.xml"),
         "-Dimsync.rate-limit.per-second=0",
+        "-Dakka.cluster.sharding.passivation.default-strategy.idle-entity.timeout=" + PASSIVATE_IDLE.toSeconds() + "s",
         // extra node JVM options for a run, e.g. -Dbench.node.opts=-XX:StartFlightRecording=filename=x.jfr
         System.getProperty("bench.node.opts", "-Dimsync.bench.node=true"),
         "-cp", System.getProperty("java.class.path"),
@@ -129,6 +137,49 @@ final class BenchProcesses implements AutoCloseable {
     await(this::nodeReady, Duration.ofSeconds(180), "the imsync node to be ready");
     // readiness comes from Akka Management; the API port binds a moment later
     await(this::apiBound, Duration.ofSeconds(60), "the imsync API port");
+  }
+
+  /** The java command and the JVM flags of the node, which the static ceiling's JVM shares. */
+  List<String> jvm() {
+    return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xms" + nodeHeap, "-Xmx" + nodeHeap, "-XX:+UseParallelGC");
+  }
+
+  /** Plain Akka HTTP answering {@code bytes} static bytes on {@link #STATIC_CEILING_PORT}, in its own JVM. */
+  void startStaticCeiling(int bytes) throws IOException {
+    stopStaticCeiling();
+    List<String> cmd = new ArrayList<>(jvm());
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), StaticCeiling.class.getName(),
+        Integer.toString(STATIC_CEILING_PORT), Integer.toString(bytes)));
+    staticCeiling = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("static-ceiling.log").toFile())).start();
+    await(() -> {
+      if (!staticCeiling.isAlive()) throw new IllegalStateException("the static ceiling exited; see " + dir.resolve("static-ceiling.log"));
+      return listening(STATIC_CEILING_PORT);
+    }, Duration.ofSeconds(60), "the static ceiling's port");
+  }
+
+  long staticCeilingPid() {
+    return staticCeiling == null ? -1 : staticCeiling.pid();
+  }
+
+  void stopStaticCeiling() {
+    if (staticCeiling == null) return;
+    stop(staticCeiling);
+    staticCeiling = null;
+  }
+
+  private static void stop(Process p) {
+    p.destroy();
+    try {
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        p.waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      p.destroyForcibly();
+    }
   }
 
   private boolean apiBound() {
@@ -197,15 +248,9 @@ final class BenchProcesses implements AutoCloseable {
   public synchronized void close() {
     if (closed) return;
     closed = true;
-    if (node != null) {
-      node.destroy();
-      try {
-        if (!node.waitFor(30, TimeUnit.SECONDS)) node.destroyForcibly();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-    if (redis != null) redis.destroy();
+    stopStaticCeiling();
+    if (node != null) stop(node);
+    if (redis != null) stop(redis);
     if (cassandraStarted) {
       try {
         cassandraScript("stop");

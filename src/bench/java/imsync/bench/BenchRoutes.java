@@ -17,7 +17,6 @@ import imsync.http.HttpSupport;
 import imsync.http.RateLimiter;
 import imsync.peer.PeerRoutes;
 import imsync.peer.RedisInbox;
-import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -65,7 +64,7 @@ public final class BenchRoutes extends HttpSupport {
         authenticated(Auth.Scope.DEVICE, p -> jsonBody(true, body -> parameterOptional("bytes", bytes -> {
           int size = parseSize(bytes);
           return complete(HttpResponse.create().withStatus(StatusCodes.OK)
-              .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, bodies.computeIfAbsent(size, BenchRoutes::filler))));
+              .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, bodies.computeIfAbsent(size, n -> ByteString.fromArrayUnsafe(StaticCeiling.filler(n))))));
         })))));
     return peer.map(r -> concat(ceiling, r)).orElse(ceiling);
   }
@@ -80,14 +79,4 @@ public final class BenchRoutes extends HttpSupport {
     throw ApiException.invalid("bytes must be an integer between 16 and " + MAX_CEILING_BYTES);
   }
 
-  /** A JSON object of exactly {@code size} bytes: {"pad":"xxx…"}. */
-  private static ByteString filler(int size) {
-    byte[] out = new byte[size];
-    byte[] head = "{\"pad\":\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    System.arraycopy(head, 0, out, 0, head.length);
-    Arrays.fill(out, head.length, size - 2, (byte) 'x');
-    out[size - 2] = '"';
-    out[size - 1] = '}';
-    return ByteString.fromArrayUnsafe(out);
-  }
 }
