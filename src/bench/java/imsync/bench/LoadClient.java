@@ -219,6 +219,17 @@ final class LoadClient {
         (BenchProcesses.cpuNanos(procs.cassandraPid()) - cass0) / machine);
   }
 
+  /** One request and its answer whatever its status (a probe: is this endpoint there?). */
+  Connection.Answer probe(Request r) {
+    Connection.Answer[] out = new Connection.Answer[1];
+    Phase p = run("probe " + r.path(), 1, 1, i -> r, (i, code, body) -> {
+      out[0] = new Connection.Answer(code, body);
+      return null;
+    });
+    if (out[0] == null) throw new IllegalStateException(p.firstFailure());
+    return out[0];
+  }
+
   /**
    * One request, waited for; for setup steps and verification reads that must succeed. A 503 is the
    * contract's "retry" (Retry-After: 1 s), so it is retried a few times; these calls are not measured.
