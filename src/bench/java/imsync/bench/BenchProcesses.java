@@ -186,13 +186,6 @@ final class BenchProcesses implements AutoCloseable {
     return listening(HTTP_PORT);
   }
 
-  /** SIGTERM (coordinated shutdown), then a new JVM: every account is cold afterwards. */
-  void restartNode() throws IOException, InterruptedException {
-    node.destroy();
-    if (!node.waitFor(60, TimeUnit.SECONDS)) node.destroyForcibly().waitFor();
-    startNode();
-  }
-
   long nodePid() {
     return node == null ? -1 : node.pid();
   }

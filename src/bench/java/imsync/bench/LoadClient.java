@@ -122,11 +122,6 @@ final class LoadClient {
     }, failures::get, firstFailure::get, bytes::get);
   }
 
-  /** After a node restart: pooled connections lead to the old process. */
-  void forgetConnections() {
-    for (Connection c = idle.poll(); c != null; c = idle.poll()) c.close();
-  }
-
   private Connection connection() throws IOException {
     Connection c = idle.poll();
     return c != null ? c : new Connection(host, port);

@@ -38,6 +38,7 @@ final class Wrk {
     }
   }
 
+  private static final int CORES = Runtime.getRuntime().availableProcessors();
   private final Path dir;
   private final int threads;
   private final int connections;
@@ -73,8 +74,8 @@ final class Wrk {
         "local requests = {}",
         "for line in io.lines(\"" + data.toAbsolutePath() + "\") do",
         "  local token, body = line:match(\"^([^\\t]*)\\t(.*)$\")",
-        "  requests[#requests + 1] = wrk.format(\"POST\", \"" + path + "\",",
-        "    {[\"Authorization\"] = \"Bearer \" .. token, [\"Content-Type\"] = \"application/json\"}, body)",
+        "  requests[#requests + 1] = wrk.format(\"POST\", \"" + path + "\", {[\"Host\"] = \"127.0.0.1:" + port + "\",",
+        "    [\"Authorization\"] = \"Bearer \" .. token, [\"Content-Type\"] = \"application/json\"}, body)",
         "end",
         "local i = 0",
         "request = function()",
@@ -117,6 +118,9 @@ final class Wrk {
         if (all.get(i).pid() > 0) shares.put(all.get(i).name(), (BenchProcesses.cpuNanos(all.get(i).pid()) - before[i]) / (double) wall);
       }
       double busy = machineBusy(machineBefore, machineTicks());
+      // whatever else ran on the machine meanwhile (its busy time beyond the processes above)
+      double watchedSum = shares.values().stream().mapToDouble(Double::doubleValue).sum();
+      shares.put("other processes", Math.max(0, busy * CORES - watchedSum));
       if (!p.waitFor(seconds + 60L, TimeUnit.SECONDS)) throw new IOException("wrk did not finish");
       String out = output.join();
       Files.writeString(dir.resolve(t.name() + ".last-wrk.txt"), String.join(" ", cmd) + "\n" + out);
