@@ -399,7 +399,8 @@ public final class SideBySideBenchmark {
           System.out.printf("  %s%d %-7s %,9.0f req/s  p50 %6.2f ms  p99 %7.2f ms  %s -> limit: %s%s%n", r == 0 ? "warm-up " : "round ",
               r, t.name(), res.perSecond(), res.p50Ms(), res.p99Ms(), Wrk.sharesText(res), res.limit(),
               res.failures() == 0 ? "" : String.format("  FAILED: %d non-2xx, %d socket errors", res.non2xx(), res.socketErrors()));
-          if (res.failures() > 0) {
+          // a wrong answer always fails the run; in the warm-up round, a timeout of a JVM still compiling does not
+          if (res.non2xx() > 0 || (r > 0 && res.socketErrors() > 0)) {
             failures.add("wrk " + t.name() + " round " + r + ": " + res.non2xx() + " non-2xx answers, " + res.socketErrors() + " socket errors");
           }
           if (r > 0) results.computeIfAbsent(t.name(), k -> new ArrayList<>()).add(res);
