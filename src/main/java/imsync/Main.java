@@ -20,6 +20,7 @@ import imsync.cluster.ShardBalancer;
 import imsync.http.Accounts;
 import imsync.http.ApiRoutes;
 import imsync.http.Auth;
+import imsync.http.ExtraRoutes;
 import imsync.http.RateLimiter;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,6 +45,11 @@ public final class Main {
 
   /** Everything a node runs, on a given actor system: tests call this with their own config. */
   public static CompletionStage<ServerBinding> init(ActorSystem<?> system) {
+    return init(system, ExtraRoutes.NONE);
+  }
+
+  /** A node that also mounts {@code extra} routes beside its API (the benchmark's node). */
+  public static CompletionStage<ServerBinding> init(ActorSystem<?> system, ExtraRoutes extra) {
     Settings settings = Settings.from(system.settings().config());
     Config imsync = system.settings().config().getConfig("imsync");
     if (imsync.getBoolean("management.enabled")) AkkaManagement.get(system).start();
@@ -55,8 +61,9 @@ public final class Main {
     Auth auth = Auth.create(AuthSettings.from(system.settings().config()));
     system.getWhenTerminated().thenRun(auth::close);
     Accounts accounts = new Accounts(system, settings.askTimeout());
-    return Server.start(system, new ApiRoutes(system, balancer, auth, accounts, settings,
-        new RateLimiter(settings.ratePerSecond(), settings.rateBurst(), 1_000_000)).route(), settings.httpHost(), settings.httpPort());
+    RateLimiter limiter = new RateLimiter(settings.ratePerSecond(), settings.rateBurst(), 1_000_000);
+    return Server.start(system, new ApiRoutes(system, balancer, auth, accounts, settings, limiter,
+        extra.create(system, auth, accounts, settings, limiter)).route(), settings.httpHost(), settings.httpPort());
   }
 
   /**

@@ -10,15 +10,10 @@ import akka.http.javadsl.server.Rejection;
 import akka.http.javadsl.server.RejectionHandler;
 import akka.http.javadsl.server.Route;
 import akka.http.scaladsl.model.EntityStreamSizeException;
-import akka.actor.CoordinatedShutdown;
-import com.typesafe.config.Config;
 import imsync.Settings;
 import imsync.cluster.ShardBalancer;
 import imsync.metrics.Metrics;
 import java.util.function.Supplier;
-import imsync.peer.PeerRoutes;
-import imsync.peer.RedisInbox;
-import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +29,7 @@ public final class ApiRoutes extends HttpSupport {
   private final Metrics metrics;
 
   public ApiRoutes(ActorSystem<?> system, ActorRef<ShardBalancer.Command> balancer, Auth auth, Accounts accounts,
-                   Settings settings, RateLimiter limiter) {
+                   Settings settings, RateLimiter limiter, Route extra) {
     super(auth, accounts, settings, limiter);
     this.metrics = Metrics.get(system);
     metrics.streamsOpen(streamStats::open);
@@ -47,25 +42,7 @@ public final class ApiRoutes extends HttpSupport {
         new StreamRoutes(system, auth, accounts, settings, limiter, streamStats).route(),
         new AdminRoutes(system, balancer, auth, accounts, settings, limiter, streamStats).route(),
         new OpenApiRoutes().route(),
-        benchRoutes(system, auth, accounts, settings, limiter));
-  }
-
-  /** The /bench routes exist only when a benchmark run turns them on (imsync.bench.enabled). */
-  private Route benchRoutes(ActorSystem<?> system, Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
-    Config bench = system.settings().config().getConfig("imsync.bench");
-    if (!bench.getBoolean("enabled")) return reject();
-    Optional<Route> peer = Optional.empty();
-    if (bench.getInt("redis.port") > 0) {
-      RedisInbox inbox = new RedisInbox(bench.getString("redis.host"), bench.getInt("redis.port"), bench.getInt("redis.pool-size"));
-      // closed after the HTTP port is unbound and in-flight requests are answered
-      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-redis-peer", () -> {
-        inbox.close();
-        return java.util.concurrent.CompletableFuture.completedFuture(akka.Done.getInstance());
-      });
-      peer = Optional.of(new PeerRoutes(auth, accounts, settings, limiter, inbox).route());
-    }
-    log.warn("benchmark routes are on (/bench): never in production");
-    return new BenchRoutes(auth, accounts, settings, limiter, peer).route();
+        extra);
   }
 
   public Route route() {

@@ -199,7 +199,7 @@ class ApiRoutesTest {
     assertError(api.put("/v1/groups/work/sessions", t, "{\"sessions\": [\"s1\", \"nope\"]}"), 404, "not_found");
     assertError(api.put("/v1/groups/work/sessions", t, "{\"sessions\": []}"), 400, "invalid_request");
     assertError(api.put("/v1/groups/inbox/sessions", t, "{\"sessions\": [\"s1\"]}"), 400, "invalid_request");
-    // the benchmark's routes exist only on a node started with imsync.bench.enabled
+    // the benchmark's routes exist only on the benchmark's node (BenchNode), never on a plain node
     assertError(api.post("/bench/ceiling?bytes=100", t, "{}"), 404, "not_found");
   }
 

@@ -6,6 +6,7 @@ import akka.http.javadsl.ServerBinding;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import imsync.Main;
+import imsync.http.ExtraRoutes;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -24,7 +25,12 @@ public final class TestNode implements AutoCloseable {
   }
 
   public static TestNode start(String extraConfig) {
-    TestNode node = startUnready(extraConfig);
+    return start(extraConfig, ExtraRoutes.NONE);
+  }
+
+  /** A node that also mounts {@code extra} routes (the benchmark's). */
+  public static TestNode start(String extraConfig, ExtraRoutes extra) {
+    TestNode node = startUnready(extraConfig, extra);
     try {
       node.awaitReady();
     } catch (RuntimeException e) {
@@ -36,6 +42,10 @@ public final class TestNode implements AutoCloseable {
 
   /** Starts without waiting for accounts to answer (for tests of a node that cannot answer). */
   public static TestNode startUnready(String extraConfig) {
+    return startUnready(extraConfig, ExtraRoutes.NONE);
+  }
+
+  private static TestNode startUnready(String extraConfig, ExtraRoutes extra) {
     Config config = ConfigFactory.parseString(extraConfig)
         .withFallback(ConfigFactory.parseString(String.join("\n",
             "imsync.http.port = 0",
@@ -50,7 +60,7 @@ public final class TestNode implements AutoCloseable {
     config = ConfigFactory.load(config);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "imsync", config);
     try {
-      ServerBinding binding = Main.init(system).toCompletableFuture().get(60, TimeUnit.SECONDS);
+      ServerBinding binding = Main.init(system, extra).toCompletableFuture().get(60, TimeUnit.SECONDS);
       return new TestNode(system, binding.localAddress().getPort());
     } catch (Exception e) {
       system.terminate();

@@ -32,18 +32,26 @@ final class BenchProcesses implements AutoCloseable {
   static final int CQL_PORT = 29042;
   static final int REDIS_PORT = 26379;
   static final int HTTP_PORT = 38080;
+  static final int STATIC_CEILING_PORT = 38090;
+  /**
+   * The node passivates an account idle this long (production: 10 minutes), so the cold-account scenario
+   * can meet passivated accounts on a warm node; longer than a round of the throughput scenario, so the
+   * hot accounts stay in memory while the other systems take their turn.
+   */
+  static final java.time.Duration PASSIVATE_IDLE = Duration.ofSeconds(60);
   private static final HttpClient PROBE = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   final Path dir = LocalCassandra.projectDir().resolve("target/bench");
   private Process redis;
   private Process node;
+  private Process staticCeiling;
   private boolean cassandraStarted;
   private boolean closed;
   final String nodeHeap;
 
   BenchProcesses(String nodeHeap) {
     this.nodeHeap = nodeHeap;
-    for (int port : new int[] {CQL_PORT, REDIS_PORT, HTTP_PORT}) {
+    for (int port : new int[] {CQL_PORT, REDIS_PORT, HTTP_PORT, STATIC_CEILING_PORT}) {
       if (listening(port)) {
         throw new IllegalStateException("port " + port + " is in use: is another benchmark run still going? Stop it first");
       }
@@ -108,15 +116,15 @@ final class BenchProcesses implements AutoCloseable {
 
   void startNode() throws IOException {
     Path log = dir.resolve("node.log");
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xms" + nodeHeap, "-Xmx" + nodeHeap, "-XX:+UseParallelGC",
+    List<String> cmd = new ArrayList<>(jvm());
+    cmd.addAll(List.of(
         "-Dlogback.configurationFile=" + LocalCassandra.projectDir().resolve("target/classes/logback.xml"),
         "-Dimsync.rate-limit.per-second=0",
+        "-Dakka.cluster.sharding.passivation.default-strategy.idle-entity.timeout=" + PASSIVATE_IDLE.toSeconds() + "s",
         // extra node JVM options for a run, e.g. -Dbench.node.opts=-XX:StartFlightRecording=filename=x.jfr
-        System.getProperty("bench.node.opts", "-Dimsync.bench.enabled=true"),
+        System.getProperty("bench.node.opts", "-Dimsync.bench.node=true"),
         "-cp", System.getProperty("java.class.path"),
-        "imsync.Main"));
+        BenchNode.class.getName()));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     Map<String, String> env = pb.environment();
     env.put("IMSYNC_HTTP_PORT", Integer.toString(HTTP_PORT));
@@ -124,7 +132,6 @@ final class BenchProcesses implements AutoCloseable {
     env.put("IMSYNC_MANAGEMENT_PORT", "38558");
     env.put("IMSYNC_CASSANDRA", "127.0.0.1:" + CQL_PORT);
     env.put("IMSYNC_AUTH_SECRET", TestSettings.SECRET);
-    env.put("IMSYNC_BENCH", "true");
     env.put("IMSYNC_BENCH_REDIS_PORT", Integer.toString(REDIS_PORT));
     node = pb.start();
     await(this::nodeReady, Duration.ofSeconds(180), "the imsync node to be ready");
@@ -132,15 +139,51 @@ final class BenchProcesses implements AutoCloseable {
     await(this::apiBound, Duration.ofSeconds(60), "the imsync API port");
   }
 
-  private boolean apiBound() {
-    return listening(HTTP_PORT);
+  /** The java command and the JVM flags of the node, which the static ceiling's JVM shares. */
+  List<String> jvm() {
+    return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xms" + nodeHeap, "-Xmx" + nodeHeap, "-XX:+UseParallelGC");
   }
 
-  /** SIGTERM (coordinated shutdown), then a new JVM: every account is cold afterwards. */
-  void restartNode() throws IOException, InterruptedException {
-    node.destroy();
-    if (!node.waitFor(60, TimeUnit.SECONDS)) node.destroyForcibly().waitFor();
-    startNode();
+  /** Plain Akka HTTP answering {@code bytes} static bytes on {@link #STATIC_CEILING_PORT}, in its own JVM. */
+  void startStaticCeiling(int bytes) throws IOException {
+    stopStaticCeiling();
+    List<String> cmd = new ArrayList<>(jvm());
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), StaticCeiling.class.getName(),
+        Integer.toString(STATIC_CEILING_PORT), Integer.toString(bytes)));
+    staticCeiling = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("static-ceiling.log").toFile())).start();
+    await(() -> {
+      if (!staticCeiling.isAlive()) throw new IllegalStateException("the static ceiling exited; see " + dir.resolve("static-ceiling.log"));
+      return listening(STATIC_CEILING_PORT);
+    }, Duration.ofSeconds(60), "the static ceiling's port");
+  }
+
+  long staticCeilingPid() {
+    return staticCeiling == null ? -1 : staticCeiling.pid();
+  }
+
+  void stopStaticCeiling() {
+    if (staticCeiling == null) return;
+    stop(staticCeiling);
+    staticCeiling = null;
+  }
+
+  private static void stop(Process p) {
+    p.destroy();
+    try {
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        p.waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      p.destroyForcibly();
+    }
+  }
+
+  private boolean apiBound() {
+    return listening(HTTP_PORT);
   }
 
   long nodePid() {
@@ -198,15 +241,9 @@ final class BenchProcesses implements AutoCloseable {
   public synchronized void close() {
     if (closed) return;
     closed = true;
-    if (node != null) {
-      node.destroy();
-      try {
-        if (!node.waitFor(30, TimeUnit.SECONDS)) node.destroyForcibly();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-    if (redis != null) redis.destroy();
+    stopStaticCeiling();
+    if (node != null) stop(node);
+    if (redis != null) stop(redis);
     if (cassandraStarted) {
       try {
         cassandraScript("stop");

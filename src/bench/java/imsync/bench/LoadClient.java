@@ -122,11 +122,6 @@ final class LoadClient {
     }, failures::get, firstFailure::get, bytes::get);
   }
 
-  /** After a node restart: pooled connections lead to the old process. */
-  void forgetConnections() {
-    for (Connection c = idle.poll(); c != null; c = idle.poll()) c.close();
-  }
-
   private Connection connection() throws IOException {
     Connection c = idle.poll();
     return c != null ? c : new Connection(host, port);
@@ -217,6 +212,17 @@ final class LoadClient {
         (BenchProcesses.cpuNanos(procs.nodePid()) - node0) / machine,
         (BenchProcesses.cpuNanos(procs.redisPid()) - redis0) / machine,
         (BenchProcesses.cpuNanos(procs.cassandraPid()) - cass0) / machine);
+  }
+
+  /** One request and its answer whatever its status (a probe: is this endpoint there?). */
+  Connection.Answer probe(Request r) {
+    Connection.Answer[] out = new Connection.Answer[1];
+    Phase p = run("probe " + r.path(), 1, 1, i -> r, (i, code, body) -> {
+      out[0] = new Connection.Answer(code, body);
+      return null;
+    });
+    if (out[0] == null) throw new IllegalStateException(p.firstFailure());
+    return out[0];
   }
 
   /**

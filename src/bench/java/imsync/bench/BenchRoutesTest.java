@@ -1,7 +1,8 @@
-package imsync.http;
+package imsync.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.typesafe.config.ConfigFactory;
 import imsync.testkit.Api;
 import imsync.testkit.LocalCassandra;
 import imsync.testkit.TestNode;
@@ -14,7 +15,8 @@ class BenchRoutesTest {
 
   @Test
   void ceilingAnswersExactlyTheAskedSizeAfterTheSameChecksAsASync() {
-    try (TestNode node = TestNode.start("imsync.bench.enabled = true")) {
+    try (TestNode node = TestNode.start("",
+        BenchRoutes.mounted(ConfigFactory.parseString("redis { host = \"127.0.0.1\", port = 0, pool-size = 1 }")))) {
       Api api = node.api();
       String token = Api.deviceToken("ceiling-account", "d");
       Api.Response r = api.post("/bench/ceiling?bytes=5000", token, "{\"cursor\": \"x\", \"limit\": 200}");
