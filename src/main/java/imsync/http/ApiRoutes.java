@@ -42,6 +42,7 @@ public final class ApiRoutes extends HttpSupport {
         new StreamRoutes(system, auth, accounts, settings, limiter, streamStats).route(),
         new AdminRoutes(system, balancer, auth, accounts, settings, limiter, streamStats).route(),
         new OpenApiRoutes().route(),
+        new ConsoleRoutes().route(),
         extra);
   }
 

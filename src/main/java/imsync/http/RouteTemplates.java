@@ -51,7 +51,9 @@ public final class RouteTemplates {
       new Route("POST", "/admin/members/{address}/down"),
       new Route("GET", "/admin/accounts/{account_id}/devices"),
       new Route("GET", "/admin/accounts/{account_id}/sessions/{sid}/history"),
-      new Route("GET", "/openapi.yaml"));
+      new Route("GET", "/openapi.yaml"),
+      new Route("GET", "/console"),
+      new Route("GET", "/console/{file}"));
 
   /** Each route's template split into segments, once. */
   private static final String[][] SEGMENTS = ALL.stream().map(Route::segments).toArray(String[][]::new);
