@@ -19,6 +19,8 @@
     series: new Map(),           // node address -> [{at, values}]
     colors: new Map(),           // node address -> colour, stable for the page's life
     pending: new Map(),          // shard id -> {to, since}
+    numberOfShards: 0,
+    idleOpen: false,             // the operator opened the list of shards not started
     landed: new Set(),           // shards that just arrived (highlighted once)
   };
 
@@ -63,7 +65,7 @@
       case 0: return 'Cannot reach the node: ' + err.message + '.';
       case 401: return 'The token was rejected (401): ' + err.message + '. Sign in again.';
       case 403: return 'Not allowed (403): ' + err.message + '. An operator token is needed.';
-      case 404: return what + ' is not available on this node (404): ' + err.message + '.';
+      case 404: return what + ': not found on this node (404): ' + err.message + '.';
       case 503: return what + ': the cluster or its storage is unavailable right now (503)'
         + (err.retryAfter ? ', retry in ' + err.retryAfter + ' s' : '') + ': ' + err.message + '.';
       default: return what + ' failed (' + err.status + ' ' + err.code + '): ' + err.message + '.';
@@ -219,6 +221,7 @@
     const box = $('cluster-summary');
     if (cluster.status !== 'fulfilled') { box.textContent = ''; return; }
     const c = cluster.value;
+    state.numberOfShards = Number(c.number_of_shards) || state.numberOfShards;
     box.replaceChildren(
       el('span', { title: c.self }, 'this node ', el('b', {}, shortNode(c.self))),
       el('span', { title: c.leader || '' }, 'leader ', el('b', {}, c.leader ? shortNode(c.leader) : 'none')),
@@ -250,10 +253,11 @@
         el('i', { class: 'dot', style: 'background:' + colorOf(m.address) }), shortNode(m.address),
         (m.roles || []).length ? el('span', { class: 'muted small' }, ' ' + m.roles.join(', ')) : null),
       el('td', {}, el('span', { class: 'pill status-' + m.status }, m.status || '?'),
-        m.reachable === false ? el('span', { class: 'pill status-unreachable' }, 'unreachable') : null),
+        m.reachable === false ? el('span', { class: 'pill status-unreachable' }, 'unreachable') : null,
+        m.answered === false ? el('span', { class: 'pill status-leaving', title: 'the node did not send its figures in time' }, 'no figures') : null),
       el('td', { class: 'num' }, fmt(m.shards, 0),
-        m.planned_shards !== undefined && m.planned_shards !== m.shards
-          ? el('span', { class: 'muted small', title: 'where the balancer or an operator put shards' }, ' / ' + m.planned_shards + ' planned') : null),
+        m.planned_shards !== undefined
+          ? el('span', { class: 'muted', title: 'where the balancer or an operator put shards' }, ' / ' + m.planned_shards) : null),
       el('td', { class: 'num' }, fmt(m.active_accounts, 0)),
       el('td', { class: 'num' }, fmt(m.requests_per_second)),
       el('td', { class: 'num' }, fmt(m.ingest_per_second)),
@@ -266,7 +270,7 @@
 
   function pick(obj, keys) {
     const out = {};
-    for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
+    for (const k of keys) if (obj[k] !== undefined && obj[k] !== null) out[k] = obj[k];
     return out;
   }
 
@@ -314,7 +318,8 @@
     state.shards = shards;
     const max = shards.reduce((m, s) => Math.max(m, load(s)), 0);
     $('scale-max').textContent = max > 0 ? fmt(max) + ' /s' : 'busiest';
-    $('shards-count').textContent = shards.length + ' shown';
+    $('shards-count').textContent = shards.length + ' running'
+      + (state.numberOfShards ? ' of ' + state.numberOfShards : '');
 
     // moves that have landed, or waited too long
     const notes = [];
@@ -351,6 +356,24 @@
           el('b', { title: node }, node ? shortNode(node) : 'not allocated'),
           el('span', { class: 'muted' }, list.length + ' shards · ' + fmt(accounts, 0) + ' accounts · ' + fmt(total) + ' req+ingest/s')),
         el('div', { class: 'shard-grid' }, list.map((s) => shardCell(s, max, landed)))));
+    }
+    // shards without traffic run nowhere until their next request: listed apart, still movable (the move
+    // says where they start)
+    const hosted = new Set(shards.map((s) => s.shard_id));
+    const idle = [];
+    for (let i = 0; i < (state.numberOfShards || 0); i++) {
+      if (!hosted.has(String(i))) idle.push({ shard_id: String(i), node: null, active_accounts: 0, requests_per_second: 0, ingest_per_second: 0 });
+    }
+    if (idle.length) {
+      const details = el('details', { class: 'shard-group idle-group', dataset: { node: '' } },
+        el('summary', { class: 'shard-group-head' },
+          el('i', { class: 'dot', style: 'background:#4a5566' }),
+          el('b', {}, 'Not started'),
+          el('span', { class: 'muted' }, idle.length + ' shards without traffic since their node started (a shard starts with its first request)')),
+        el('div', { class: 'shard-grid' }, idle.map((s) => shardCell(s, max, landed))));
+      details.open = state.idleOpen;
+      details.addEventListener('toggle', () => { state.idleOpen = details.open; });
+      sections.push(details);
     }
     box.replaceChildren(...sections);
   }
@@ -441,7 +464,11 @@
   }
 
   function drawCharts() {
-    for (const canvas of document.querySelectorAll('canvas[data-metric]')) drawChart(canvas, canvas.dataset.metric);
+    const samples = Math.max(0, ...[...state.series.values()].map((points) => points.length));
+    for (const canvas of document.querySelectorAll('canvas[data-metric]')) {
+      canvas.dataset.points = String(samples);
+      drawChart(canvas, canvas.dataset.metric);
+    }
   }
 
   function drawChart(canvas, metric) {

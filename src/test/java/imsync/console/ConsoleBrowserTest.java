@@ -1,0 +1,221 @@
+package imsync.console;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.cluster.typed.Cluster;
+import com.fasterxml.jackson.databind.JsonNode;
+import imsync.testkit.Api;
+import imsync.testkit.LocalCassandra;
+import imsync.testkit.TestNode;
+import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.FluentWait;
+import org.openqa.selenium.support.ui.Select;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The operator console in a real browser (Debian's headless Chromium) against a cluster of two nodes on the
+ * test Cassandra: sign-in, members, the shard grid, moving a shard through the page to the other node,
+ * an account lookup, and a screenshot in {@code target/console.png}.
+ */
+@ExtendWith(LocalCassandra.class)
+class ConsoleBrowserTest {
+  private static final String ACCOUNT = "console-alice";
+  private static final String SESSION = "dm-console-bob";
+  private static final Duration PATIENCE = Duration.ofSeconds(60);
+
+  private static TestNode first;
+  private static TestNode second;
+  private static String firstAddress;
+  private static String secondAddress;
+  private static WebDriver browser;
+
+  @BeforeAll
+  static void start() {
+    first = TestNode.start();
+    firstAddress = Cluster.get(first.system).selfMember().address().toString();
+    second = TestNode.start("imsync.cluster.join-self = false\nimsync.cluster.seed-nodes = \"" + firstAddress + "\"");
+    secondAddress = Cluster.get(second.system).selfMember().address().toString();
+    browser = chromium();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (browser != null) {
+      // what the page showed last, for a failure's post-mortem
+      Files.copy(((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE).toPath(),
+          Path.of(System.getProperty("imsync.project.dir", "."), "target", "console-last.png"), StandardCopyOption.REPLACE_EXISTING);
+      browser.quit();
+    }
+    if (second != null) second.close();
+    if (first != null) first.close();
+  }
+
+  /** Debian's Chromium and its driver, named explicitly so Selenium Manager never looks for (or downloads) one. */
+  private static WebDriver chromium() {
+    ChromeDriverService service = new ChromeDriverService.Builder()
+        .usingDriverExecutable(new File("/usr/bin/chromedriver"))
+        .usingAnyFreePort()
+        .build();
+    ChromeOptions options = new ChromeOptions();
+    options.setBinary("/usr/bin/chromium");
+    options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--window-size=1440,1000", "--user-data-dir=" + freshProfile());
+    return new ChromeDriver(service, options);
+  }
+
+  private static String freshProfile() {
+    try {
+      return Files.createTempDirectory("imsync-console-chromium").toString();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
+  void operatorSeesTheClusterMovesAShardAndLooksUpAnAccount() throws Exception {
+    Api api = first.api();
+    String operator = Api.operatorToken();
+    awaitApi("both members up and the shards planned over both", () -> {
+      JsonNode c = api.get("/admin/cluster", operator).body();
+      JsonNode members = c.path("members");
+      if (members.size() != 2) return false;
+      for (JsonNode m : members) {
+        if (!m.path("status").asText().equals("up") || m.path("planned_shards").asInt() != 150) return false;
+      }
+      return true;
+    });
+
+    // traffic for one account: a message and a device that synced it
+    // (the shards are still being handed over to the second node: their accounts answer 503 meanwhile)
+    long ts = System.currentTimeMillis();
+    awaitApi("the account takes a message", () -> api.post("/v1/ingest", Api.serviceToken(), "{\"events\":[{\"type\":\"message\","
+        + "\"account_ids\":[\"" + ACCOUNT + "\"],\"session_id\":\"" + SESSION + "\",\"session_kind\":\"direct\",\"title\":\"Bob\","
+        + "\"seq\":1,\"sender_id\":\"bob\",\"preview\":\"hi\",\"ts\":" + ts + "}]}").status() == 200);
+    awaitApi("a device syncs", () -> api.post("/v1/sync", Api.deviceToken(ACCOUNT, "phone"), "{\"limit\": 100}").status() == 200);
+    JsonNode stats = api.get("/admin/accounts/" + ACCOUNT, operator).body();
+    String shard = stats.path("shard_id").asText();
+    String from = stats.path("node").asText();
+    String to = from.equals(firstAddress) ? secondAddress : firstAddress;
+
+    // the page and its files need no token; only files of the console are served
+    HttpResponse<String> page = fetch("/console");
+    assertEquals(200, page.statusCode());
+    assertTrue(page.headers().firstValue("Content-Type").orElse("").startsWith("text/html"));
+    assertEquals(200, fetch("/console/console.js").statusCode());
+    HttpResponse<String> other = fetch("/console/application.conf");
+    assertEquals(404, other.statusCode());
+    assertTrue(other.body().contains("\"not_found\""), other.body());
+
+    browser.get("http://127.0.0.1:" + first.port + "/console");
+    WebDriverWait wait = new WebDriverWait(browser, PATIENCE);
+
+    // a token without the operator scope is refused in the page
+    signIn(wait, Api.deviceToken(ACCOUNT, "phone"));
+    WebElement loginError = wait.until(d -> visible(d, By.id("login-error")));
+    wait.until(d -> loginError.getText().contains("403"));
+    assertFalse(browser.findElement(By.id("app")).isDisplayed());
+
+    signIn(wait, operator);
+    wait.until(d -> d.findElements(By.cssSelector("#members tbody tr")).size() == 2);
+    for (String address : List.of(firstAddress, secondAddress)) {
+      WebElement row = browser.findElement(By.cssSelector("#members tr[data-address='" + address + "']"));
+      assertTrue(row.getText().contains("up"), row.getText());
+    }
+
+    // the account's shard sits in its node's group; moved through the page, it lands in the other's
+    String cell = "button.shard[data-shard='" + shard + "']";
+    wait.until(d -> !d.findElements(By.cssSelector(".shard-group[data-node='" + from + "'] " + cell)).isEmpty());
+    browser.findElement(By.cssSelector(cell)).click();
+    WebElement target = wait.until(d -> visible(d, By.id("move-target")));
+    new Select(target).selectByValue(to);
+    browser.findElement(By.id("dialog-ok")).click();
+    wait.until(d -> {
+      // a moved shard starts on its new node with its next request: keep the account busy
+      api.get("/admin/accounts/" + ACCOUNT, operator);
+      return !d.findElements(By.cssSelector(".shard-group[data-node='" + to + "'] " + cell)).isEmpty();
+    });
+    assertTrue(browser.findElements(By.cssSelector(".shard-group[data-node='" + from + "'] " + cell)).isEmpty());
+    wait.until(d -> d.findElement(By.id("shards-msg")).getText().contains("Shard " + shard + " is now on"));
+    assertEquals(to, api.get("/admin/accounts/" + ACCOUNT, operator).body().path("node").asText());
+
+    // the account lookup: stats, devices, and the session's history
+    browser.findElement(By.id("account-id")).sendKeys(ACCOUNT);
+    browser.findElement(By.id("account-lookup")).click();
+    wait.until(d -> d.findElements(By.cssSelector("#account-stats dd[data-key='sessions']")).stream()
+        .anyMatch(e -> e.getText().equals("1")));
+    assertEquals(shard, browser.findElement(By.cssSelector("#account-stats dd[data-key='shard_id']")).getText());
+    wait.until(d -> d.findElement(By.id("account-devices")).getText().contains("phone"));
+    browser.findElement(By.id("session-id")).sendKeys(SESSION);
+    browser.findElement(By.id("history-lookup")).click();
+    wait.until(d -> !d.findElements(By.cssSelector("#session-history tbody tr")).isEmpty());
+    assertTrue(browser.findElement(By.id("session-history")).getText().toLowerCase().contains("message"));
+
+    // a few samples in the charts, then the picture for the README
+    wait.until(d -> Integer.parseInt(d.findElement(By.id("chart-rps")).getAttribute("data-points")) >= 4);
+    screenshot(Path.of(System.getProperty("imsync.project.dir", "."), "target", "console.png"));
+    assertTrue(browser.findElement(By.id("banner")).getText().isEmpty());
+  }
+
+  private static HttpResponse<String> fetch(String path) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + first.port + path)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private void signIn(WebDriverWait wait, String token) {
+    WebElement input = wait.until(d -> visible(d, By.id("token-input")));
+    input.clear();
+    input.sendKeys(token);
+    browser.findElement(By.id("sign-in")).click();
+  }
+
+  private static WebElement visible(WebDriver d, By by) {
+    List<WebElement> found = d.findElements(by);
+    return !found.isEmpty() && found.get(0).isDisplayed() ? found.get(0) : null;
+  }
+
+  /** The whole page: the window grows to the document's height first. */
+  private void screenshot(Path file) throws Exception {
+    long height = (Long) ((JavascriptExecutor) browser).executeScript(
+        "return Math.ceil(document.documentElement.scrollHeight)");
+    browser.manage().window().setSize(new Dimension(1440, (int) Math.min(height + 20, 4000)));
+    new WebDriverWait(browser, PATIENCE).until(d -> (Boolean) ((JavascriptExecutor) d).executeScript(
+        "return window.innerHeight >= document.documentElement.scrollHeight - 20"));
+    Files.createDirectories(file.getParent());
+    Files.copy(((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE).toPath(), file, StandardCopyOption.REPLACE_EXISTING);
+    assertNotEquals(0, Files.size(file));
+  }
+
+  private static void awaitApi(String what, java.util.function.BooleanSupplier condition) {
+    new FluentWait<>(condition).withTimeout(PATIENCE).pollingEvery(Duration.ofMillis(250))
+        .withMessage(what)
+        .until((Function<java.util.function.BooleanSupplier, Boolean>) c -> c.getAsBoolean());
+  }
+}
