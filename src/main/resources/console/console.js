@@ -249,10 +249,9 @@
       message('members-msg', '');
     }
     const rows = state.members.map((m) => el('tr', { dataset: { address: m.address } },
-      el('td', { class: 'node-cell', title: m.address },
-        el('i', { class: 'dot', style: 'background:' + colorOf(m.address) }), shortNode(m.address),
-        (m.roles || []).length ? el('span', { class: 'muted small' }, ' ' + m.roles.join(', ')) : null),
-      el('td', {}, el('span', { class: 'pill status-' + m.status }, m.status || '?'),
+      el('td', { class: 'node-cell', title: m.address + ((m.roles || []).length ? '\nroles: ' + m.roles.join(', ') : '') },
+        el('i', { class: 'dot', style: 'background:' + colorOf(m.address) }), shortNode(m.address)),
+      el('td', { class: 'nowrap' }, el('span', { class: 'pill status-' + m.status }, m.status || '?'),
         m.reachable === false ? el('span', { class: 'pill status-unreachable' }, 'unreachable') : null,
         m.answered === false ? el('span', { class: 'pill status-leaving', title: 'the node did not send its figures in time' }, 'no figures') : null),
       el('td', { class: 'num' }, fmt(m.shards, 0),

@@ -178,10 +178,34 @@ class ConsoleBrowserTest {
     wait.until(d -> !d.findElements(By.cssSelector("#session-history tbody tr")).isEmpty());
     assertTrue(browser.findElement(By.id("session-history")).getText().toLowerCase().contains("message"));
 
-    // a few samples in the charts, then the picture for the README
-    wait.until(d -> Integer.parseInt(d.findElement(By.id("chart-rps")).getAttribute("data-points")) >= 4);
+    // a few samples of some traffic in the charts, then the picture for the README
+    wait.until(d -> {
+      traffic(api);
+      return Integer.parseInt(d.findElement(By.id("chart-rps")).getAttribute("data-points")) >= 8;
+    });
     screenshot(Path.of(System.getProperty("imsync.project.dir", "."), "target", "console.png"));
     assertTrue(browser.findElement(By.id("banner")).getText().isEmpty());
+  }
+
+  private int round;
+
+  /** One round of traffic over a few dozen accounts, a handful of them hot, so shards and charts show load. */
+  private void traffic(Api api) {
+    round++;
+    StringBuilder events = new StringBuilder();
+    for (int hot = 0; hot < 6; hot++) {
+      StringBuilder accounts = new StringBuilder();
+      int fanOut = hot == 0 ? 48 : 1;
+      for (int a = 0; a < fanOut; a++) accounts.append(accounts.length() == 0 ? "" : ",").append("\"load-").append(hot == 0 ? a : hot).append('"');
+      if (events.length() > 0) events.append(',');
+      events.append("{\"type\":\"message\",\"account_ids\":[").append(accounts).append("],\"session_id\":\"s-").append(hot)
+          .append("\",\"session_kind\":\"group\",\"title\":\"Load\",\"seq\":").append(round)
+          .append(",\"sender_id\":\"x\",\"preview\":\"hi\",\"ts\":").append(System.currentTimeMillis()).append('}');
+    }
+    api.post("/v1/ingest", Api.serviceToken(), "{\"events\":[" + events + "]}");
+    for (int hot = 1; hot < 6; hot++) {
+      for (int r = 0; r < hot; r++) api.post("/v1/sync", Api.deviceToken("load-" + hot, "d"), "{\"limit\": 10}");
+    }
   }
 
   private static HttpResponse<String> fetch(String path) throws Exception {
