@@ -455,11 +455,13 @@
       el('span', { class: 'legend-item', title: a }, el('i', { class: 'dot', style: 'background:' + colorOf(a) }), shortNode(a))));
   }
 
+  /** The top of a chart's y axis: four gridline steps of 1, 2 or 5 times a power of ten. */
   function niceMax(v) {
-    if (v <= 0) return 1;
-    const p = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-    return 10 * p;
+    if (!(v > 0)) return 1;
+    const raw = v / 4;
+    const p = Math.pow(10, Math.floor(Math.log10(raw)));
+    for (const m of [1, 2, 5, 10]) if (m * p >= raw) return 4 * m * p;
+    return 40 * p;
   }
 
   function drawCharts() {
@@ -516,7 +518,7 @@
       g.stroke();
       g.fillStyle = muted;
       g.textAlign = 'right';
-      g.fillText(fmt((yMax * i) / 4, yMax < 4 ? 2 : 0), left - 6, y);
+      g.fillText(fmt((yMax * i) / 4, 2), left - 6, y);
     }
     g.textAlign = 'left';
     g.textBaseline = 'alphabetic';

@@ -19,14 +19,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.openqa.selenium.By;
-import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
@@ -225,16 +226,19 @@ class ConsoleBrowserTest {
     return !found.isEmpty() && found.get(0).isDisplayed() ? found.get(0) : null;
   }
 
-  /** The whole page: the window grows to the document's height first. */
+  /** The whole page, beyond the window's height (Chromium's own capture, through chromedriver). */
   private void screenshot(Path file) throws Exception {
     long height = (Long) ((JavascriptExecutor) browser).executeScript(
         "return Math.ceil(document.documentElement.scrollHeight)");
-    browser.manage().window().setSize(new Dimension(1440, (int) Math.min(height + 20, 4000)));
-    new WebDriverWait(browser, PATIENCE).until(d -> (Boolean) ((JavascriptExecutor) d).executeScript(
-        "return window.innerHeight >= document.documentElement.scrollHeight - 20"));
+    long width = (Long) ((JavascriptExecutor) browser).executeScript(
+        "return Math.ceil(document.documentElement.clientWidth)");
+    Map<String, Object> shot = ((ChromeDriver) browser).executeCdpCommand("Page.captureScreenshot", Map.of(
+        "format", "png", "captureBeyondViewport", true,
+        "clip", Map.of("x", 0, "y", 0, "width", width, "height", height, "scale", 1)));
+    byte[] png = Base64.getDecoder().decode((String) shot.get("data"));
     Files.createDirectories(file.getParent());
-    Files.copy(((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE).toPath(), file, StandardCopyOption.REPLACE_EXISTING);
-    assertNotEquals(0, Files.size(file));
+    Files.write(file, png);
+    assertTrue(png.length > 10_000, "a screenshot of " + png.length + " bytes");
   }
 
   private static void awaitApi(String what, java.util.function.BooleanSupplier condition) {
