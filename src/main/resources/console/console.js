@@ -261,8 +261,8 @@
       el('td', { class: 'num' }, fmt(m.requests_per_second)),
       el('td', { class: 'num' }, fmt(m.ingest_per_second)),
       el('td', { class: 'row-actions' },
-        m.status === 'up' ? el('button', { type: 'button', class: 'small-btn', onclick: () => memberAction(m, 'leave') }, 'Drain') : null,
-        m.reachable === false ? el('button', { type: 'button', class: 'small-btn danger', onclick: () => memberAction(m, 'down') }, 'Down') : null)));
+        m.status === 'up' ? el('button', { type: 'button', class: 'small-btn drain', onclick: () => memberAction(m, 'leave') }, 'Drain') : null,
+        m.reachable === false ? el('button', { type: 'button', class: 'small-btn danger down', onclick: () => memberAction(m, 'down') }, 'Down') : null)));
     $('members').tBodies[0].replaceChildren(...rows);
     if (!rows.length && $('members-msg').hidden) message('members-msg', 'No members known yet.', 'info');
   }
@@ -282,9 +282,9 @@
     if (!ok) return;
     try {
       await api('POST', '/admin/members/' + encodeURIComponent(member.address) + '/' + action);
-      message('members-msg', (action === 'leave' ? 'Draining ' : 'Downing ') + member.address + '.', 'info');
+      message('members-note', (action === 'leave' ? 'Draining ' : 'Downing ') + member.address + '.', 'info');
     } catch (e) {
-      message('members-msg', describe(e, action === 'leave' ? 'Draining the node' : 'Downing the node'));
+      message('members-note', describe(e, action === 'leave' ? 'Draining the node' : 'Downing the node'));
     }
     refresh();
   }
@@ -294,9 +294,9 @@
     buttons.forEach((b) => { b.disabled = true; });
     try {
       const r = await api('POST', '/admin/rebalance', { by });
-      message('members-msg', 'Rebalanced by ' + by + ': ' + fmt(r && r.moved, 0) + ' shard(s) moving.', 'info');
+      message('members-note', 'Rebalanced by ' + by + ': ' + fmt(r && r.moved, 0) + ' shard(s) moving.', 'info');
     } catch (e) {
-      message('members-msg', describe(e, 'Rebalancing by ' + by));
+      message('members-note', describe(e, 'Rebalancing by ' + by));
     } finally {
       buttons.forEach((b) => { b.disabled = false; });
     }
@@ -333,8 +333,8 @@
         notes.push('Shard ' + id + ' has not reached ' + shortNode(p.to) + ' yet: a shard restarts on its new node with its next request.');
       }
     }
-    if (notes.length) message('shards-msg', notes.join(' '), 'info');
-    else if ($('shards-msg').classList.contains('error')) message('shards-msg', '');
+    if (notes.length) message('shards-note', notes.join(' '), 'info');
+    message('shards-msg', '');
 
     const groups = new Map(state.members.map((m) => [m.address, []]));
     for (const s of shards) {
@@ -367,8 +367,8 @@
       const details = el('details', { class: 'shard-group idle-group', dataset: { node: '' } },
         el('summary', { class: 'shard-group-head' },
           el('i', { class: 'dot', style: 'background:#4a5566' }),
-          el('b', {}, 'Not started'),
-          el('span', { class: 'muted' }, idle.length + ' shards without traffic since their node started (a shard starts with its first request)')),
+          el('b', {}, 'Not running'),
+          el('span', { class: 'muted' }, idle.length + ' shards idle: a shard starts on its node with its first request')),
         el('div', { class: 'shard-grid' }, idle.map((s) => shardCell(s, max, landed))));
       details.open = state.idleOpen;
       details.addEventListener('toggle', () => { state.idleOpen = details.open; });
@@ -399,7 +399,7 @@
   async function moveShard(shard) {
     const targets = state.members.filter((m) => m.status === 'up' && m.reachable !== false && m.address !== shard.node);
     if (!targets.length) {
-      message('shards-msg', 'Shard ' + shard.shard_id + ' has nowhere to go: no other member is up.', 'info');
+      message('shards-note', 'Shard ' + shard.shard_id + ' has nowhere to go: no other member is up.', 'info');
       return;
     }
     const select = el('select', { id: 'move-target' },
@@ -416,9 +416,9 @@
     try {
       await api('POST', '/admin/shards/' + encodeURIComponent(shard.shard_id) + '/move', { to });
       state.pending.set(shard.shard_id, { to, since: Date.now() });
-      message('shards-msg', 'Moving shard ' + shard.shard_id + ' to ' + shortNode(to) + '…', 'info');
+      message('shards-note', 'Moving shard ' + shard.shard_id + ' to ' + shortNode(to) + '…', 'info');
     } catch (e) {
-      message('shards-msg', describe(e, 'Moving shard ' + shard.shard_id));
+      message('shards-note', describe(e, 'Moving shard ' + shard.shard_id));
     }
     refresh();
   }

@@ -2,7 +2,6 @@ package imsync.console;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.cluster.typed.Cluster;
@@ -164,7 +163,7 @@ class ConsoleBrowserTest {
       return !d.findElements(By.cssSelector(".shard-group[data-node='" + to + "'] " + cell)).isEmpty();
     });
     assertTrue(browser.findElements(By.cssSelector(".shard-group[data-node='" + from + "'] " + cell)).isEmpty());
-    wait.until(d -> d.findElement(By.id("shards-msg")).getText().contains("Shard " + shard + " is now on"));
+    wait.until(d -> d.findElement(By.id("shards-note")).getText().contains("Shard " + shard + " is now on"));
     assertEquals(to, api.get("/admin/accounts/" + ACCOUNT, operator).body().path("node").asText());
 
     // the account lookup: stats, devices, and the session's history
@@ -186,6 +185,16 @@ class ConsoleBrowserTest {
     });
     screenshot(Path.of(System.getProperty("imsync.project.dir", "."), "target", "console.png"));
     assertTrue(browser.findElement(By.id("banner")).getText().isEmpty());
+
+    // the operator's buttons: rebalancing by load and by count, then draining the second node
+    browser.findElement(By.id("rebalance-load")).click();
+    wait.until(d -> d.findElement(By.id("members-note")).getText().startsWith("Rebalanced by load"));
+    browser.findElement(By.id("rebalance-count")).click();
+    wait.until(d -> d.findElement(By.id("members-note")).getText().startsWith("Rebalanced by count"));
+    browser.findElement(By.cssSelector("#members tr[data-address='" + secondAddress + "'] button.drain")).click();
+    wait.until(d -> visible(d, By.id("dialog-ok"))).click();
+    wait.until(d -> d.findElements(By.cssSelector("#members tr[data-address='" + secondAddress + "'] .status-up")).isEmpty());
+    assertEquals(1, browser.findElements(By.cssSelector("#members tr[data-address='" + firstAddress + "'] .status-up")).size());
   }
 
   private int round;
@@ -228,8 +237,9 @@ class ConsoleBrowserTest {
 
   /** The whole page, beyond the window's height (Chromium's own capture, through chromedriver). */
   private void screenshot(Path file) throws Exception {
+    // from the top, so the sticky header is drawn where it belongs
     long height = (Long) ((JavascriptExecutor) browser).executeScript(
-        "return Math.ceil(document.documentElement.scrollHeight)");
+        "window.scrollTo(0, 0); return Math.ceil(document.documentElement.scrollHeight)");
     long width = (Long) ((JavascriptExecutor) browser).executeScript(
         "return Math.ceil(document.documentElement.clientWidth)");
     Map<String, Object> shot = ((ChromeDriver) browser).executeCdpCommand("Page.captureScreenshot", Map.of(
