@@ -240,8 +240,9 @@ class ConsoleBrowserTest {
     // from the top, so the sticky header is drawn where it belongs
     long height = (Long) ((JavascriptExecutor) browser).executeScript(
         "window.scrollTo(0, 0); return Math.ceil(document.documentElement.scrollHeight)");
+    // the whole window: the capture lays the page out without a scroll bar
     long width = (Long) ((JavascriptExecutor) browser).executeScript(
-        "return Math.ceil(document.documentElement.clientWidth)");
+        "return window.innerWidth");
     Map<String, Object> shot = ((ChromeDriver) browser).executeCdpCommand("Page.captureScreenshot", Map.of(
         "format", "png", "captureBeyondViewport", true,
         "clip", Map.of("x", 0, "y", 0, "width", width, "height", height, "scale", 1)));
