@@ -55,6 +55,8 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   private final String legacyPlugin;
   private final Duration legacyTimeout;
   private final CompletionStage<Done> schemaReady;
+  /** Whether the legacy plugin's table exists at all: a fresh install never had snapshots there. */
+  private final CompletionStage<Boolean> legacyTableExists;
 
   private CompletionStage<PreparedStatement> insertChunk;
   private CompletionStage<PreparedStatement> insertHeader;
@@ -91,6 +93,10 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
       for (String ddl : createTables(keyspace)) ready = ready.thenCompose(d -> session.executeDDL(ddl));
     }
     this.schemaReady = ready;
+    String legacyTable = config.getString("legacy-table");
+    this.legacyTableExists = legacyPlugin.isEmpty()
+        ? CompletableFuture.completedFuture(false)
+        : session.underlying().thenApply(cs -> cs.getMetadata().getKeyspace(keyspace).flatMap(k -> k.getTable(legacyTable)).isPresent());
   }
 
   /** The tables, as in cassandra/schema/snapshot-chunks.cql (that file is what production applies). */
@@ -228,8 +234,11 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
 
   /** Snapshots stored before this store, by the plugin named in legacy-plugin. */
   private CompletionStage<Optional<SelectedSnapshot>> loadLegacy(String pid, SnapshotSelectionCriteria criteria) {
+    return legacyTableExists.thenCompose(exists -> exists ? askLegacy(pid, criteria) : CompletableFuture.completedFuture(Optional.empty()));
+  }
+
+  private CompletionStage<Optional<SelectedSnapshot>> askLegacy(String pid, SnapshotSelectionCriteria criteria) {
     ActorRef store = legacyStore();
-    if (store == null) return CompletableFuture.completedFuture(Optional.empty());
     return Patterns.ask(store, new SnapshotProtocol.LoadSnapshot(pid, criteria, criteria.maxSequenceNr()), legacyTimeout)
         .thenApply(reply -> {
           if (reply instanceof SnapshotProtocol.LoadSnapshotResult r) return OptionConverters.toJava(r.snapshot());
@@ -238,9 +247,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
         });
   }
 
-  private synchronized ActorRef legacyStore() {
-    if (legacyPlugin.isEmpty()) return null;
-    if (legacy == null) legacy = Persistence.get(system).snapshotStoreFor(legacyPlugin, ConfigFactory.empty());
+  private synchronized ActorRef legacyStore() {    if (legacy == null) legacy = Persistence.get(system).snapshotStoreFor(legacyPlugin, ConfigFactory.empty());
     return legacy;
   }
 
