@@ -57,6 +57,11 @@ final class BinaryReader {
     return (int) v;
   }
 
+  private boolean isAscii(int from, int n) {
+    for (int i = from; i < from + n; i++) if (buf[i] <= 0) return false; // 0 and >= 0x80 are multi-byte
+    return true;
+  }
+
   String readString() {
     long tag = readUnsigned();
     if (tag == 0) return null;
@@ -66,6 +71,12 @@ final class BinaryReader {
       return strings.get((int) ref);
     }
     int n = readCount();
+    if (n <= end - pos && isAscii(pos, n)) {
+      String s = new String(buf, pos, n, java.nio.charset.StandardCharsets.ISO_8859_1);
+      pos += n;
+      strings.add(s);
+      return s;
+    }
     char[] chars = new char[n];
     for (int i = 0; i < n; i++) {
       int b = readByte();

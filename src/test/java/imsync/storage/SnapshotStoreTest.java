@@ -37,7 +37,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The chunked snapshot store on the test Cassandra, with chunks of 64 KiB so even small accounts take
+ * The chunked snapshot store on the test Cassandra, with chunks of 256 KiB so a large account takes
  * several: a 100,000-session account snapshots and recovers from its snapshot alone, a snapshot without
  * its header (cut off half-way) or with chunks missing is never loaded, retention removes what is left
  * behind, and an account put to rest after changes snapshots so its next start replays nothing.
@@ -52,7 +52,7 @@ class SnapshotStoreTest {
 
   @BeforeAll
   static void start() {
-    node = TestNode.start("imsync.snapshot-store.chunk-size = 64KiB");
+    node = TestNode.start("imsync.snapshot-store.chunk-size = 256KiB");
     settings = Settings.from(node.system.settings().config());
     codec = new CursorCodec(settings.cursorSecret());
     cql = CassandraSessionRegistry.get(node.system).sessionFor("imsync.snapshot-store.session");
@@ -133,7 +133,7 @@ class SnapshotStoreTest {
     long bytes = h.get(0).getLong("size");
     System.out.printf("snapshot of %,d sessions: %,d bytes (%.1f B/session) in %d chunks%n", sessions, bytes, (double) bytes / sessions,
         h.get(0).getInt("chunks"));
-    assertTrue(h.get(0).getInt("chunks") > 1, "several chunks of 64 KiB");
+    assertTrue(h.get(0).getInt("chunks") > 1, "several chunks of 256 KiB");
     assertEquals(h.get(0).getInt("chunks"), chunkRows("Account|" + account, h.get(0).getLong("sequence_nr")));
 
     long t2 = System.nanoTime();
