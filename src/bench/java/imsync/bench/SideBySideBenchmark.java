@@ -882,7 +882,8 @@ public final class SideBySideBenchmark {
     out.put("sessions", largestSessions);
     String pid = "Account|" + largest;
     try (CqlSession cql = benchCql()) {
-      PreparedStatement latest = cql.prepare("SELECT sequence_nr, timestamp FROM imsync_snapshot.snapshots WHERE persistence_id = ? "
+      // imsync's chunked snapshot store: one header row per complete snapshot (chunks: snapshot_chunks)
+      PreparedStatement latest = cql.prepare("SELECT sequence_nr, timestamp FROM imsync_snapshot.snapshot_headers WHERE persistence_id = ? "
           + "ORDER BY sequence_nr DESC LIMIT 1");
       long before = latestSnapshot(cql, latest, pid)[0];
       // one small change per ingest call (one journal row each) until the account snapshots on its own
@@ -912,14 +913,14 @@ public final class SideBySideBenchmark {
       out.put("small_ingest_calls_until_snapshot", calls);
       if (found == null) {
         out.put("snapshot_written", false);
-        System.out.printf("snapshot of %s (%,d sessions): none in imsync_snapshot.snapshots after %d more journal rows (see target/bench/node.log)%n",
+        System.out.printf("snapshot of %s (%,d sessions): none in imsync_snapshot.snapshot_headers after %d more journal rows (see target/bench/node.log)%n",
             largest, largestSessions, calls);
         return;
       }
-      var row = cql.execute(cql.prepare("SELECT snapshot, snapshot_data FROM imsync_snapshot.snapshots WHERE persistence_id = ? AND sequence_nr = ?")
+      var row = cql.execute(cql.prepare("SELECT size, chunks FROM imsync_snapshot.snapshot_headers WHERE persistence_id = ? AND sequence_nr = ?")
           .bind(pid, found[0])).one();
-      ByteBuffer blob = row == null ? null : row.getByteBuffer(0) != null ? row.getByteBuffer(0) : row.getByteBuffer(1);
-      snapshotBytes = blob == null ? -1 : blob.remaining();
+      snapshotBytes = row == null ? -1 : row.getLong(0);
+      if (row != null) out.put("snapshot_chunks", row.getInt(1));
       // the row's timestamp is when the entity asked for the snapshot; it became visible at foundAtMillis
       if (found[1] > 0) snapshotMs = foundAtMillis - found[1];
       out.put("snapshot_written", true);

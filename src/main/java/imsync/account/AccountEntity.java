@@ -16,6 +16,7 @@ import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.persistence.typed.PersistenceId;
 import akka.persistence.typed.RecoveryCompleted;
+import akka.persistence.typed.SnapshotCompleted;
 import akka.util.Timeout;
 import akka.persistence.typed.SnapshotAdapter;
 import akka.persistence.typed.javadsl.CommandHandlerWithReply;
@@ -43,6 +44,7 @@ import imsync.core.View;
 import imsync.metrics.Metrics;
 import imsync.metrics.ShardLoad;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -196,6 +198,12 @@ public final class AccountEntity
   /** Device progress not yet stored; at most {@code DEVICE_FLUSH} old. */
   private final Map<String, Device> pendingDevices = new HashMap<>();
 
+  /** Until RecoveryCompleted: counts the events replayed on top of the snapshot. */
+  private boolean recovering = true;
+  private long replayedEvents;
+  /** Sequence number of the latest snapshot (loaded or taken since). */
+  private long snapshotSequenceNr;
+
   private record Waiter(View view, Cursor cursor, int limit, ActorRef<Reply> replyTo) {}
 
   static final Duration DEVICE_FLUSH = Duration.ofSeconds(5);
@@ -240,9 +248,21 @@ public final class AccountEntity
     };
   }
 
+  /** Snapshot at rest (see {@link AccountEvent.Passivated}), besides the retention criteria's every n events. */
+  @Override
+  public boolean shouldSnapshot(AccountState state, AccountEvent event, long sequenceNr) {
+    return event instanceof AccountEvent.Passivated;
+  }
+
+  /** Events stored after the latest snapshot: what the next recovery would replay. */
+  long eventsSinceSnapshot() {
+    return lastSequenceNumber(ctx) - snapshotSequenceNr;
+  }
+
   @Override
   public EventHandler<AccountState, AccountEvent> eventHandler() {
     return (state, event) -> {
+      if (recovering) replayedEvents++;
       AccountState s = state.isTemplate() ? new AccountState(settings.limits()) : state;
       s.apply(event);
       return s;
@@ -275,8 +295,12 @@ public final class AccountEntity
         .onCommand(RemoveDevice.class, this::onRemoveDevice)
         .onCommand(Stop.class, (st, c) -> {
           answerAllWaiters(st);
-          if (pendingDevices.isEmpty()) return Effect().stop().thenNoReply();
-          return Effect().persist(drainDevices()).thenStop().thenNoReply();
+          // after changes, rest with a snapshot (shouldSnapshot): the next start reads it and replays nothing
+          List<AccountEvent> last = new ArrayList<>(2);
+          if (!pendingDevices.isEmpty()) last.add(drainDevices());
+          if (!last.isEmpty() || eventsSinceSnapshot() > 0) last.add(new AccountEvent.Passivated(now()));
+          if (last.isEmpty()) return Effect().stop().thenNoReply();
+          return Effect().persist(last).thenStop().thenNoReply();
         })
         .onCommand(GetSession.class, (st, c) -> {
           Session s = st.session(c.sessionId());
@@ -287,7 +311,7 @@ public final class AccountEntity
         .onCommand(GetGroups.class, (st, c) -> Effect().reply(c.replyTo(), new GroupsReply(st.groupsInOrder(), st.version())))
         .onCommand(GetEntries.class, this::onEntries)
         .onCommand(GetStats.class, (st, c) -> Effect().reply(c.replyTo(), new StatsReply(st.version(), st.sessionCount(),
-            st.groupCount(), currentDevices(st).size(), st.tombstoneCount(), lastSequenceNumber(ctx) % settings.snapshotEvery(),
+            st.groupCount(), currentDevices(st).size(), st.tombstoneCount(), eventsSinceSnapshot(),
             ctx.getSystem().address().toString(), lastSequenceNumber(ctx))))
         .onCommand(MarkRead.class, (st, c) -> sessionAction(st.decideRead(c.sessionId(), c.seq(), now()), c.sessionId(), c.replyTo()))
         .onCommand(MarkUnread.class, (st, c) -> sessionAction(st.decideMarkUnread(c.sessionId(), now()), c.sessionId(), c.replyTo()))
@@ -449,8 +473,16 @@ public final class AccountEntity
         .onSignal(PreRestart.instance(), st -> {
           answerAllWaiters(st);
           startedNanos = System.nanoTime();
+          recovering = true;
+          replayedEvents = 0;
         })
-        .onSignal(RecoveryCompleted.instance(), st -> metrics.recovered(System.nanoTime() - startedNanos))
+        .onSignal(RecoveryCompleted.instance(), st -> {
+          metrics.recovered(System.nanoTime() - startedNanos);
+          recovering = false;
+          snapshotSequenceNr = lastSequenceNumber(ctx) - replayedEvents;
+          if (replayedEvents > 0) ctx.getLog().debug("recovered {} replaying {} events", accountId, replayedEvents);
+        })
+        .onSignal(SnapshotCompleted.class, (st, sig) -> snapshotSequenceNr = Math.max(snapshotSequenceNr, sig.metadata().sequenceNr()))
         .build();
   }
 

@@ -29,6 +29,7 @@ import java.util.List;
   @JsonSubTypes.Type(value = AccountEvent.DevicesProgressed.class, name = "devs"),
   @JsonSubTypes.Type(value = AccountEvent.DeviceRemoved.class, name = "devrm"),
   @JsonSubTypes.Type(value = AccountEvent.Batch.class, name = "batch"),
+  @JsonSubTypes.Type(value = AccountEvent.Passivated.class, name = "rest"),
 })
 public sealed interface AccountEvent extends CborSerializable {
   /** Time of the change (event ts for ingest, server time for terminal actions). */
@@ -77,6 +78,12 @@ public sealed interface AccountEvent extends CborSerializable {
   record DeviceRemoved(String deviceId, long ts) implements AccountEvent {}
 
   /**
+   * The account was put to rest (passivated) after changes; a snapshot is taken right after this event,
+   * so the next start reads one snapshot and replays nothing. Changes nothing itself.
+   */
+  record Passivated(long ts) implements AccountEvent {}
+
+  /**
    * The changes of one command (an ingest call's deliveries to this account, a bulk add), stored as one
    * journal row: Cassandra's cost is mostly per row, not per byte. Applying it applies each change in
    * order, each taking its own version, exactly as if they had been stored one by one.
@@ -100,6 +107,6 @@ public sealed interface AccountEvent extends CborSerializable {
 
   /** Whether the event changes what sync delivers (and so takes a new version). */
   default boolean raisesVersion() {
-    return !(this instanceof DevicesProgressed || this instanceof DeviceRemoved);
+    return !(this instanceof DevicesProgressed || this instanceof DeviceRemoved || this instanceof Passivated);
   }
 }

@@ -564,11 +564,18 @@ public final class AccountState {
 
   // ---------------------------------------------------------------- snapshots
 
+  /** Sessions in version order, so a load finds its version index already sorted. */
   public AccountSnapshot toSnapshot() {
-    return new AccountSnapshot(version, prunedThrough, List.copyOf(sessions.values()), List.copyOf(groups.values()),
+    List<Session> inOrder = new ArrayList<>(sessions.size());
+    for (VersionKey k : changes) {
+      Session s = sessions.get(k.sessionId());
+      if (s != null) inOrder.add(s);
+    }
+    return new AccountSnapshot(version, prunedThrough, inOrder, List.copyOf(groups.values()),
         List.copyOf(tombstones.values()), List.copyOf(removedGroups.values()), List.copyOf(devices.values()));
   }
 
+  /** Rebuilds the indexes in linear passes over sorted runs, not one O(log n) insert per session. */
   public static AccountState fromSnapshot(AccountSnapshot snap, Limits limits) {
     AccountState st = new AccountState(limits);
     st.version = snap.version();
@@ -577,20 +584,29 @@ public final class AccountState {
       st.groups.put(g.groupId(), g);
       st.lists.computeIfAbsent(g.groupId(), k -> new MappingList());
     }
+    int n = snap.sessions().size() + snap.tombstones().size();
+    VersionKey[] changes = new VersionKey[n];
+    int c = 0;
+    Map<String, List<SortEntry>> members = new HashMap<>();
     for (Session s : snap.sessions()) {
       st.sessions.put(s.sessionId(), s);
-      st.changes.add(new VersionKey(s.version(), s.sessionId()));
+      changes[c++] = new VersionKey(s.version(), s.sessionId());
+      SortEntry e = SortEntry.of(s);
       for (String gid : s.memberships()) {
-        MappingList list = st.lists.get(gid);
-        if (list != null) list.add(SortEntry.of(s));
+        if (st.lists.containsKey(gid)) members.computeIfAbsent(gid, k -> new ArrayList<>()).add(e);
       }
     }
-    for (Tombstone t : snap.tombstones()) {
-      st.tombstones.put(t.sessionId(), t);
-      VersionKey key = new VersionKey(t.version(), t.sessionId());
-      st.changes.add(key);
-      st.tombstoneOrder.add(key);
+    VersionKey[] tombOrder = new VersionKey[snap.tombstones().size()];
+    int t = 0;
+    for (Tombstone tomb : snap.tombstones()) {
+      st.tombstones.put(tomb.sessionId(), tomb);
+      VersionKey key = new VersionKey(tomb.version(), tomb.sessionId());
+      changes[c++] = key;
+      tombOrder[t++] = key;
     }
+    st.changes.addAll(new SortedRun<>(changes, c));
+    st.tombstoneOrder.addAll(new SortedRun<>(tombOrder, t));
+    members.forEach((gid, entries) -> st.lists.get(gid).addAllSorted(new SortedRun<>(entries.toArray(new SortEntry[0]), entries.size())));
     for (GroupTombstone g : snap.removedGroups()) st.removedGroups.put(g.groupId(), g);
     if (snap.devices() != null) for (Device d : snap.devices()) st.devices.put(d.deviceId(), d);
     return st;

@@ -19,6 +19,12 @@ public final class MappingList {
     members.add(e);
   }
 
+  /** Fills an empty list in one linear pass (see {@link SortedRun}). */
+  void addAllSorted(SortedRun<SortEntry> entries) {
+    if (!members.isEmpty()) throw new IllegalStateException("only an empty list is filled in bulk");
+    members.addAll(entries);
+  }
+
   void remove(SortEntry e) {
     members.remove(e);
   }

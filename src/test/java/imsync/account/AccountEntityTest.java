@@ -228,7 +228,7 @@ class AccountEntityTest {
   }
 
   @Test
-  void snapshotsSerializeWithJacksonCbor() {
+  void snapshotsSerializeInTheCompactForm() {
     entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(List.of(msg("a", 1, "bob")), r));
     entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.SetDraft("a", "draft", r));
     new SerializationTestKit(kit.system()).verifySerialization(entity.getState().toSnapshot(), true);

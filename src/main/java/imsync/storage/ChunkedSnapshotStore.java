@@ -1,0 +1,292 @@
+package imsync.storage;
+
+import akka.Done;
+import akka.actor.ActorRef;
+import akka.dispatch.Futures;
+import akka.pattern.Patterns;
+import akka.persistence.Persistence;
+import akka.persistence.SelectedSnapshot;
+import akka.persistence.SnapshotMetadata;
+import akka.persistence.SnapshotProtocol;
+import akka.persistence.SnapshotSelectionCriteria;
+import akka.persistence.snapshot.japi.SnapshotStore;
+import akka.serialization.Serialization;
+import akka.serialization.SerializationExtension;
+import akka.serialization.Serializers;
+import akka.stream.alpakka.cassandra.javadsl.CassandraSession;
+import akka.stream.alpakka.cassandra.javadsl.CassandraSessionRegistry;
+import com.datastax.oss.driver.api.core.cql.BoundStatement;
+import com.datastax.oss.driver.api.core.cql.PreparedStatement;
+import com.datastax.oss.driver.api.core.cql.Row;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import scala.concurrent.Future;
+import scala.jdk.javaapi.FutureConverters;
+import scala.jdk.javaapi.OptionConverters;
+
+/**
+ * Snapshot store for snapshots of any size, on the Cassandra session of akka-persistence-cassandra. A
+ * snapshot's serialized bytes are split into rows of at most {@code chunk-size} (no write comes near
+ * Cassandra's frame or mutation limits, whatever the account's size); the chunks are written first and
+ * a header row (serializer, chunk count, byte count) last, and a load only considers snapshots that have
+ * a header, so a snapshot cut off half-way is never loaded. Deleting goes header first, for the same
+ * reason. Schema: {@code cassandra/schema/snapshot-chunks.cql}, created here when {@code tables-autocreate}.
+ *
+ * <p>An account without a snapshot here is looked up in {@code legacy-plugin} (the plugin's own snapshot
+ * table, which held every snapshot before this store), so accounts snapshotted earlier keep their state.
+ */
+public final class ChunkedSnapshotStore extends SnapshotStore {
+  private final CassandraSession session;
+  private final Serialization serialization;
+  private final Executor executor;
+  private final String keyspace;
+  private final int chunkSize;
+  private final int maxLoadAttempts;
+  private final String readProfile;
+  private final String writeProfile;
+  private final String legacyPlugin;
+  private final Duration legacyTimeout;
+  private final CompletionStage<Done> schemaReady;
+  /** Whether the legacy plugin's table exists at all: a fresh install never had snapshots there. */
+  private final CompletionStage<Boolean> legacyTableExists;
+
+  private CompletionStage<PreparedStatement> insertChunk;
+  private CompletionStage<PreparedStatement> insertHeader;
+  private CompletionStage<PreparedStatement> selectHeaders;
+  private CompletionStage<PreparedStatement> selectChunks;
+  private CompletionStage<PreparedStatement> deleteHeader;
+  private CompletionStage<PreparedStatement> deleteChunks;
+  private CompletionStage<PreparedStatement> deleteHeaderRange;
+  private CompletionStage<PreparedStatement> deleteChunkRange;
+  private final akka.actor.ActorSystem system;
+  /** Started on the first load that needs it; loads run on futures, hence the lock. */
+  private ActorRef legacy;
+
+  public ChunkedSnapshotStore(Config config, String configPath) {
+    this.system = context().system();
+    this.serialization = SerializationExtension.get(system);
+    this.executor = context().dispatcher();
+    this.keyspace = config.getString("keyspace");
+    this.chunkSize = (int) Math.min(Integer.MAX_VALUE - 64, config.getBytes("chunk-size"));
+    if (chunkSize < 1) throw new IllegalArgumentException(configPath + ".chunk-size must be positive");
+    this.maxLoadAttempts = config.getInt("max-load-attempts");
+    this.readProfile = config.getString("read-profile");
+    this.writeProfile = config.getString("write-profile");
+    this.legacyPlugin = config.getString("legacy-plugin");
+    this.legacyTimeout = config.getDuration("legacy-timeout");
+    this.session = CassandraSessionRegistry.get(system).sessionFor(config.getString("session-config-path"));
+    CompletionStage<Done> ready = CompletableFuture.completedFuture(Done.getInstance());
+    if (config.getBoolean("keyspace-autocreate")) {
+      String ddl = "CREATE KEYSPACE IF NOT EXISTS " + keyspace + " WITH replication = {'class': 'SimpleStrategy', "
+          + "'replication_factor': " + config.getInt("replication-factor") + "}";
+      ready = ready.thenCompose(d -> session.executeDDL(ddl));
+    }
+    if (config.getBoolean("tables-autocreate")) {
+      for (String ddl : createTables(keyspace)) ready = ready.thenCompose(d -> session.executeDDL(ddl));
+    }
+    this.schemaReady = ready;
+    String legacyTable = config.getString("legacy-table");
+    this.legacyTableExists = legacyPlugin.isEmpty()
+        ? CompletableFuture.completedFuture(false)
+        : session.underlying().thenApply(cs -> cs.getMetadata().getKeyspace(keyspace).flatMap(k -> k.getTable(legacyTable)).isPresent());
+  }
+
+  /** The tables, as in cassandra/schema/snapshot-chunks.cql (that file is what production applies). */
+  static List<String> createTables(String keyspace) {
+    return List.of(
+        "CREATE TABLE IF NOT EXISTS " + keyspace + ".snapshot_headers ("
+            + "persistence_id text, sequence_nr bigint, timestamp bigint, ser_id int, ser_manifest text, "
+            + "chunks int, size bigint, PRIMARY KEY (persistence_id, sequence_nr)) "
+            + "WITH CLUSTERING ORDER BY (sequence_nr DESC) AND gc_grace_seconds = 864000",
+        "CREATE TABLE IF NOT EXISTS " + keyspace + ".snapshot_chunks ("
+            + "persistence_id text, sequence_nr bigint, chunk_nr int, data blob, "
+            + "PRIMARY KEY (persistence_id, sequence_nr, chunk_nr)) "
+            + "WITH CLUSTERING ORDER BY (sequence_nr DESC, chunk_nr ASC) AND gc_grace_seconds = 864000");
+  }
+
+  private CompletionStage<PreparedStatement> prepared(String cql) {
+    return schemaReady.thenCompose(d -> session.prepare(cql));
+  }
+
+  @Override
+  public void preStart() throws Exception {
+    super.preStart();
+    String h = keyspace + ".snapshot_headers";
+    String c = keyspace + ".snapshot_chunks";
+    insertChunk = prepared("INSERT INTO " + c + " (persistence_id, sequence_nr, chunk_nr, data) VALUES (?, ?, ?, ?)");
+    insertHeader = prepared("INSERT INTO " + h + " (persistence_id, sequence_nr, timestamp, ser_id, ser_manifest, chunks, size) "
+        + "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    selectHeaders = prepared("SELECT sequence_nr, timestamp, ser_id, ser_manifest, chunks, size FROM " + h
+        + " WHERE persistence_id = ? AND sequence_nr <= ? AND sequence_nr >= ?");
+    selectChunks = prepared("SELECT chunk_nr, data FROM " + c + " WHERE persistence_id = ? AND sequence_nr = ?");
+    deleteHeader = prepared("DELETE FROM " + h + " WHERE persistence_id = ? AND sequence_nr = ?");
+    deleteChunks = prepared("DELETE FROM " + c + " WHERE persistence_id = ? AND sequence_nr = ?");
+    deleteHeaderRange = prepared("DELETE FROM " + h + " WHERE persistence_id = ? AND sequence_nr >= ? AND sequence_nr <= ?");
+    deleteChunkRange = prepared("DELETE FROM " + c + " WHERE persistence_id = ? AND sequence_nr >= ? AND sequence_nr <= ?");
+  }
+
+  private BoundStatement read(PreparedStatement ps, Object... values) {
+    return ps.bind(values).setExecutionProfileName(readProfile);
+  }
+
+  private BoundStatement write(PreparedStatement ps, Object... values) {
+    return ps.bind(values).setExecutionProfileName(writeProfile);
+  }
+
+  // ------------------------------------------------------------ save
+
+  @Override
+  public Future<Void> doSaveAsync(SnapshotMetadata metadata, Object snapshot) {
+    // serializing a large account takes a while: off the store's own actor
+    CompletionStage<Void> done = CompletableFuture.supplyAsync(() -> serialized(snapshot), executor)
+        .thenCompose(s -> save(metadata, s));
+    return FutureConverters.asScala(done);
+  }
+
+  private record Serialized(int serId, String manifest, byte[] bytes) {}
+
+  private Serialized serialized(Object snapshot) {
+    var serializer = serialization.findSerializerFor(snapshot);
+    return new Serialized(serializer.identifier(), Serializers.manifestFor(serializer, snapshot), serializer.toBinary(snapshot));
+  }
+
+  private CompletionStage<Void> save(SnapshotMetadata m, Serialized s) {
+    int chunks = Math.max(1, (s.bytes().length + chunkSize - 1) / chunkSize);
+    CompletableFuture<?>[] writes = new CompletableFuture<?>[chunks];
+    for (int i = 0; i < chunks; i++) {
+      int from = i * chunkSize;
+      ByteBuffer data = ByteBuffer.wrap(s.bytes(), from, Math.min(chunkSize, s.bytes().length - from)).slice();
+      int nr = i;
+      writes[i] = insertChunk.thenCompose(ps -> session.executeWrite(write(ps, m.persistenceId(), m.sequenceNr(), nr, data)))
+          .toCompletableFuture();
+    }
+    // the header goes last: a snapshot without one is never loaded
+    return CompletableFuture.allOf(writes)
+        .thenCompose(d -> insertHeader)
+        .thenCompose(ps -> session.executeWrite(write(ps, m.persistenceId(), m.sequenceNr(), m.timestamp(), s.serId(),
+            s.manifest(), chunks, (long) s.bytes().length)))
+        .thenApply(d -> null);
+  }
+
+  // ------------------------------------------------------------ load
+
+  private record Header(long sequenceNr, long timestamp, int serId, String manifest, int chunks, long size) {}
+
+  @Override
+  public Future<Optional<SelectedSnapshot>> doLoadAsync(String persistenceId, SnapshotSelectionCriteria criteria) {
+    CompletionStage<Optional<SelectedSnapshot>> result = selectHeaders
+        .thenCompose(ps -> session.selectAll(read(ps, persistenceId, criteria.maxSequenceNr(), criteria.minSequenceNr())))
+        .thenCompose(rows -> {
+          List<Header> candidates = new ArrayList<>();
+          for (Row r : rows) {
+            Header h = new Header(r.getLong("sequence_nr"), r.getLong("timestamp"), r.getInt("ser_id"), r.getString("ser_manifest"),
+                r.getInt("chunks"), r.getLong("size"));
+            if (h.timestamp() <= criteria.maxTimestamp() && h.timestamp() >= criteria.minTimestamp()) candidates.add(h);
+            if (candidates.size() == maxLoadAttempts) break;
+          }
+          if (candidates.isEmpty()) return loadLegacy(persistenceId, criteria);
+          return loadFirst(persistenceId, candidates, 0, null);
+        });
+    return FutureConverters.asScala(result);
+  }
+
+  /** The newest candidate that loads; a failing one (chunks lost, corrupt) gives way to the next older. */
+  private CompletionStage<Optional<SelectedSnapshot>> loadFirst(String pid, List<Header> candidates, int i, Throwable last) {
+    if (i == candidates.size()) return CompletableFuture.failedFuture(last);
+    Header h = candidates.get(i);
+    return selectChunks
+        .thenCompose(ps -> session.selectAll(read(ps, pid, h.sequenceNr())))
+        .thenApplyAsync(rows -> Optional.of(SelectedSnapshot.create(new SnapshotMetadata(pid, h.sequenceNr(), h.timestamp()),
+            deserialize(h, rows))), executor)
+        .handle((ok, err) -> err == null
+            ? CompletableFuture.completedFuture(ok)
+            : loadFirst(pid, candidates, i + 1, err))
+        .thenCompose(x -> x);
+  }
+
+  private Object deserialize(Header h, List<Row> rows) {
+    if (rows.size() != h.chunks()) {
+      throw new IllegalStateException("snapshot " + h.sequenceNr() + ": " + rows.size() + " of " + h.chunks() + " chunks found");
+    }
+    if (h.size() > Integer.MAX_VALUE - 64) throw new IllegalStateException("snapshot " + h.sequenceNr() + " too large");
+    byte[] bytes = new byte[(int) h.size()];
+    int at = 0;
+    for (int i = 0; i < rows.size(); i++) {
+      Row r = rows.get(i);
+      if (r.getInt("chunk_nr") != i) throw new IllegalStateException("snapshot " + h.sequenceNr() + ": chunk " + i + " missing");
+      ByteBuffer data = r.getByteBuffer("data");
+      int n = data == null ? 0 : data.remaining();
+      if (at + n > bytes.length) throw new IllegalStateException("snapshot " + h.sequenceNr() + ": more bytes than its header says");
+      if (n > 0) data.duplicate().get(bytes, at, n);
+      at += n;
+    }
+    if (at != bytes.length) throw new IllegalStateException("snapshot " + h.sequenceNr() + ": " + at + " of " + h.size() + " bytes");
+    return serialization.deserialize(bytes, h.serId(), h.manifest()).get();
+  }
+
+  /** Snapshots stored before this store, by the plugin named in legacy-plugin. */
+  private CompletionStage<Optional<SelectedSnapshot>> loadLegacy(String pid, SnapshotSelectionCriteria criteria) {
+    return legacyTableExists.thenCompose(exists -> exists ? askLegacy(pid, criteria) : CompletableFuture.completedFuture(Optional.empty()));
+  }
+
+  private CompletionStage<Optional<SelectedSnapshot>> askLegacy(String pid, SnapshotSelectionCriteria criteria) {
+    ActorRef store = legacyStore();
+    return Patterns.ask(store, new SnapshotProtocol.LoadSnapshot(pid, criteria, criteria.maxSequenceNr()), legacyTimeout)
+        .thenApply(reply -> {
+          if (reply instanceof SnapshotProtocol.LoadSnapshotResult r) return OptionConverters.toJava(r.snapshot());
+          if (reply instanceof SnapshotProtocol.LoadSnapshotFailed f) throw new IllegalStateException("legacy snapshot", f.cause());
+          throw new IllegalStateException("unexpected reply from " + legacyPlugin + ": " + reply);
+        });
+  }
+
+  private synchronized ActorRef legacyStore() {    if (legacy == null) legacy = Persistence.get(system).snapshotStoreFor(legacyPlugin, ConfigFactory.empty());
+    return legacy;
+  }
+
+  // ------------------------------------------------------------ delete
+
+  @Override
+  public Future<Void> doDeleteAsync(SnapshotMetadata m) {
+    CompletionStage<Void> done = deleteHeader
+        .thenCompose(ps -> session.executeWrite(write(ps, m.persistenceId(), m.sequenceNr())))
+        .thenCompose(d -> deleteChunks)
+        .thenCompose(ps -> session.executeWrite(write(ps, m.persistenceId(), m.sequenceNr())))
+        .thenApply(d -> null);
+    return FutureConverters.asScala(done);
+  }
+
+  @Override
+  public Future<Void> doDeleteAsync(String pid, SnapshotSelectionCriteria c) {
+    if (c.maxSequenceNr() < c.minSequenceNr()) return Futures.successful(null);
+    if (c.minTimestamp() == 0 && c.maxTimestamp() == Long.MAX_VALUE) {
+      // retention: range deletes, which also remove chunks a half-written snapshot left behind
+      CompletionStage<Void> done = deleteHeaderRange
+          .thenCompose(ps -> session.executeWrite(write(ps, pid, c.minSequenceNr(), c.maxSequenceNr())))
+          .thenCompose(d -> deleteChunkRange)
+          .thenCompose(ps -> session.executeWrite(write(ps, pid, c.minSequenceNr(), c.maxSequenceNr())))
+          .thenApply(d -> null);
+      return FutureConverters.asScala(done);
+    }
+    CompletionStage<Void> done = selectHeaders
+        .thenCompose(ps -> session.selectAll(read(ps, pid, c.maxSequenceNr(), c.minSequenceNr())))
+        .thenCompose(rows -> {
+          CompletionStage<Void> all = CompletableFuture.completedFuture(null);
+          for (Row r : rows) {
+            long ts = r.getLong("timestamp");
+            if (ts < c.minTimestamp() || ts > c.maxTimestamp()) continue;
+            SnapshotMetadata m = new SnapshotMetadata(pid, r.getLong("sequence_nr"), ts);
+            all = all.thenCompose(v -> FutureConverters.asJava(doDeleteAsync(m)));
+          }
+          return all;
+        });
+    return FutureConverters.asScala(done);
+  }
+}
