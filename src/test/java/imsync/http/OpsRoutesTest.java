@@ -192,11 +192,14 @@ class OpsRoutesTest {
 
   @Test
   void rebalanceByLoadOrCount() {
+    // a count plan first: on a node that just started the balancer may not have placed every shard yet
+    Api.Response byCount = api.post("/admin/rebalance", operatorToken(), null);
+    assertEquals(200, byCount.status(), byCount.raw().body());
+    assertEquals("count", byCount.body().get("by").asText());
     Api.Response byLoad = api.post("/admin/rebalance", operatorToken(), "{\"by\": \"load\"}");
     assertEquals(200, byLoad.status(), byLoad.raw().body());
     assertEquals("load", byLoad.body().get("by").asText());
-    assertEquals(0, byLoad.body().get("moved").asInt(), "one member: nowhere to move to");
-    assertEquals(200, api.post("/admin/rebalance", operatorToken(), null).status());
+    assertEquals(0, byLoad.body().get("moved").asInt(), "one member, every shard placed: nowhere to move to");
     assertEquals(400, api.post("/admin/rebalance", operatorToken(), "{\"by\": \"luck\"}").status());
   }
 
