@@ -68,7 +68,7 @@ class AccountEntityTest {
     assertEquals(2, result.state().version(), "each change of the batch takes its own version");
     var single = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(List.of(msg("dm:bob", 3, "bob")), r));
     assertInstanceOf(AccountEvent.MessageIngested.class, single.event(), "a single change is stored as itself");
-    var bulk = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.CreateGroup("work", "Work", r));
+    var bulk = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.CreateGroup("work", "Work", null, r));
     entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(List.of(msg("dm:carol", 1, "carol")), r));
     var added = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.AddMembers("work", List.of("dm:bob", "dm:carol"), r));
     assertEquals(2, ((AccountEntity.MembersAddedReply) added.reply()).added());
@@ -89,7 +89,7 @@ class AccountEntityTest {
     assertEquals(2, ((AccountEntity.SessionReply) again.reply()).version());
     var missing = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.SetMute("nope", 5, r));
     assertEquals(ErrorCode.NOT_FOUND, ((AccountEntity.Rejected) missing.reply()).code());
-    var group = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.CreateGroup(null, "Work", r));
+    var group = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.CreateGroup(null, "Work", null, r));
     assertEquals("folder-1", ((AccountEntity.GroupReply) group.reply()).group().groupId());
     var member = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.AddMember("folder-1", "dm:bob", r));
     var mr = assertInstanceOf(AccountEntity.MemberReply.class, member.reply());
@@ -119,7 +119,7 @@ class AccountEntityTest {
       entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(List.of(msg("s" + (seq % 4), seq, "bob")), r));
     }
     entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.SetBox("s1", Box.ARCHIVE, r));
-    entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.CreateGroup("work", "Work", r));
+    entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.CreateGroup("work", "Work", null, r));
     entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.AddMember("work", "s2", r));
     entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.SetPinned("work", List.of("s2"), r));
     entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.DeleteSession("s3", r));
