@@ -8,15 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import imsync.testkit.Api;
 import imsync.testkit.LocalCassandra;
+import imsync.testkit.StreamClient;
 import imsync.testkit.TestNode;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -105,6 +108,29 @@ class SmartAndVerifyRoutesTest {
 
     JsonNode removed = ok(api.delete("/v1/groups/unread", t));
     assertEquals("unread", removed.get("removed_group").asText());
+  }
+
+  @Test
+  void smartFolderWorksAsAStreamFilter() throws Exception {
+    String a = account();
+    String t = deviceToken(a, "phone");
+    api.message("dm:bob", 5, "bob", 1_764_400_000_000L, a);
+    api.message("dm:me", 3, a, 1_764_400_002_000L, a);
+    ok(api.post("/v1/groups", t, "{\"group_id\":\"unread\",\"name\":\"Unread\",\"rule\":{\"unread\":true}}"));
+    try (StreamClient s = StreamClient.connect(node.port, t, "?groups=unread", true)) {
+      JsonNode first = s.next(Duration.ofSeconds(10));
+      assertEquals(1, first.get("sessions").size());
+      assertEquals("dm:bob", first.get("sessions").get(0).get("session_id").asText());
+      assertEquals(1, first.get("groups").size(), "groups of the view only");
+      ok(api.post("/v1/sessions/dm:bob/read", t, "{\"seq\":5}"));
+      s.await(f -> f.get("removed_sessions").toString().equals("[\"dm:bob\"]"), Duration.ofSeconds(10));
+      api.message("dm:me", 4, "eve", 1_764_400_003_000L, a);
+      s.awaitSession("dm:me", x -> x.get("unread_count").asLong() == 1, Duration.ofSeconds(10));
+    }
+    try (StreamClient s = StreamClient.connect(node.port, t, "?groups=nope", true)) {
+      assertEquals("not_found", s.next(Duration.ofSeconds(10)).path("error").path("code").asText());
+      assertEquals(1000, s.closed.get(10, TimeUnit.SECONDS), "the stream ends after the error");
+    }
   }
 
   @Test
