@@ -233,4 +233,29 @@ class AccountEntityTest {
     entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.SetDraft("a", "draft", r));
     new SerializationTestKit(kit.system()).verifySerialization(entity.getState().toSnapshot(), true);
   }
+
+  @Test
+  void smartFoldersAndVerifySurviveSerializationSnapshotsAndReplay() {
+    for (int i = 1; i <= 6; i++) {
+      int seq = i;
+      entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(List.of(msg("s" + (seq % 3), seq, "bob")), r));
+    }
+    var unread = new imsync.core.SmartRule(true, null, null, null, null, null, null, List.of("s2"));
+    var created = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.CreateGroup("unread", "Unread", unread, r));
+    var group = ((AccountEntity.GroupReply) created.reply()).group();
+    assertEquals("smart", group.kind());
+    assertEquals(2, group.sessionCount());
+    entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.MarkRead("s0", 100, r));
+    var direct = new imsync.core.SmartRule(null, null, List.of("direct"), null, null, null, null, null);
+    entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.PatchGroup("unread", "Direct", null, direct, r));
+    var verified = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Verify(null, new long[4], 1000, r));
+    var v = (AccountEntity.VerifyReply) verified.reply();
+    assertEquals(3, v.buckets().stream().mapToInt(b -> b.sessions().size()).sum(), "an empty copy differs in every bucket");
+    AccountState before = entity.getState();
+    assertEquals(3, before.group("unread").sessionCount());
+    new SerializationTestKit(kit.system()).verifySerialization(before.toSnapshot(), true);
+    var restarted = entity.restart();
+    assertTrue(restarted.state().sameAs(before));
+    assertEquals(direct, restarted.state().group("unread").rule());
+  }
 }
