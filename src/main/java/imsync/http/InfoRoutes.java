@@ -10,10 +10,13 @@ import java.util.Properties;
 
 /**
  * {@code GET /v1/info} (no auth): the contract versions this server implements and its build. "v1.1" is
- * listed because smart folders, verify and max_bytes are all served.
+ * listed only when all of it is served: smart folders and verify (with max_bytes) are; {@code max_bytes} on
+ * {@code POST /v1/sync} comes with the streaming writer (branch hotpath): set {@link #SYNC_MAX_BYTES} then.
  */
 public final class InfoRoutes extends HttpSupport {
   static final String BUILD = buildVersion();
+  /** Whether POST /v1/sync honours max_bytes (the last piece of v1.1). */
+  static final boolean SYNC_MAX_BYTES = false;
 
   public InfoRoutes(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
     super(auth, accounts, settings, limiter);
@@ -22,7 +25,8 @@ public final class InfoRoutes extends HttpSupport {
   public Route route() {
     return path(PathMatchers.segment("v1").slash("info"), () -> get(() -> {
       ObjectNode n = JsonViews.object();
-      n.putArray("api").add("v1").add("v1.1");
+      var api = n.putArray("api").add("v1");
+      if (SYNC_MAX_BYTES) api.add("v1.1");
       n.put("version", BUILD);
       return complete(ok(n));
     }));
