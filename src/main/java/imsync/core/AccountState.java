@@ -430,11 +430,12 @@ public final class AccountState {
       groups.put(c.groupId(), Group.custom(c.groupId(), c.name(), c.position(), v));
       lists.put(c.groupId(), new MappingList());
     } else if (event instanceof AccountEvent.SmartGroupCreated c) {
-      removedGroups.remove(c.groupId());
+      boolean reused = removedGroups.remove(c.groupId()) != null;
       groups.put(c.groupId(), Group.smart(c.groupId(), c.name(), c.position(), c.rule(), v));
       lists.put(c.groupId(), new MappingList());
       smartRules.put(c.groupId(), c.rule());
-      rescanSmart(v);
+      if (reused) rescanSmart(v);
+      else fillNewSmart(c.groupId(), v);
     } else if (event instanceof AccountEvent.SmartRuleSet r) {
       Group g = groups.get(r.groupId());
       if (g != null && g.isSmart()) {
@@ -515,6 +516,31 @@ public final class AccountState {
     List<Session> moved = new ArrayList<>();
     for (Session s : sessions.values()) if (!smartOf(s).equals(s.smart())) moved.add(s);
     for (Session s : moved) replaceSession(s, s.withVersion(v), v);
+  }
+
+  /**
+   * A smart folder under an id that no usable cursor can name (never used, or its removal is past the
+   * tombstone horizon, so older cursors reset): its first members need no new version, so creating a folder
+   * does not send them again to every device. An id still in the removed groups goes through
+   * {@link #rescanSmart} instead: a client of the old folder's view must hear of the new members.
+   */
+  private void fillNewSmart(String gid, long v) {
+    SmartRule rule = smartRules.get(gid);
+    MappingList list = lists.get(gid);
+    int count = 0;
+    int unreadSessions = 0;
+    long unreadMessages = 0;
+    for (Map.Entry<String, Session> e : sessions.entrySet()) {
+      Session s = e.getValue();
+      if (!rule.matches(s)) continue;
+      Session in = s.withSmart(with(s.smart(), gid));
+      e.setValue(in);
+      list.add(SortEntry.of(in));
+      count++;
+      if (in.isUnread()) unreadSessions++;
+      unreadMessages += in.unreadCount();
+    }
+    groups.put(gid, groups.get(gid).withAggregates(count, unreadSessions, unreadMessages, v));
   }
 
   /** The smart folders the session matches now, sorted by id. */

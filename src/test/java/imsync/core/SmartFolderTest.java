@@ -177,4 +177,17 @@ class SmartFolderTest {
     assertTrue(back.sameAs(f.state));
     assertEquals(List.of("a"), List.of(back.mappingList("u").after(null).first().sessionId()));
   }
+
+  @Test
+  void aNewFolderKeepsItsMembersVersionsButAReusedIdRaisesThem() {
+    accounts();
+    long va = f.s("a").version();
+    smart("u", new SmartRule(true, null, null, null, null, null, null, null));
+    assertEquals(va, f.s("a").version(), "a fresh id: no cursor can name it, members keep their version");
+    assertTrue(f.s("a").inGroup("u"));
+    f.run(f.state.decideDeleteGroup("u", f.tick()));
+    smart("u", new SmartRule(true, null, null, null, null, null, null, null));
+    assertEquals(f.state.version(), f.s("a").version(), "a reused id: clients of the old view must hear of the members");
+    SyncConvergenceProperties.checkIndexes(f.state);
+  }
 }

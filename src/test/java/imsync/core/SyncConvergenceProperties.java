@@ -138,6 +138,16 @@ class SyncConvergenceProperties {
     return ok;
   }
 
+  /**
+   * Sessions as the contract shows them: without the server's smart membership (not a field of the session
+   * object; a new smart folder's first members keep their version, see AccountState.fillNewSmart).
+   */
+  static Map<String, Session> contractView(Map<String, Session> sessions) {
+    Map<String, Session> out = new HashMap<>();
+    sessions.forEach((id, s) -> out.put(id, s.withSmart(List.of())));
+    return out;
+  }
+
   /** A client that follows the contract's recipe, checking every response on the way. */
   static final class Client {
     final Map<String, Session> sessions = new HashMap<>();
@@ -213,7 +223,7 @@ class SyncConvergenceProperties {
         Session s = st.session(k.sessionId());
         if (s != null && view.contains(s)) expected.put(s.sessionId(), s);
       }
-      assertEquals(expected, sessions, "client holds exactly the server's sessions of its view");
+      assertEquals(contractView(expected), contractView(sessions), "client holds exactly the server's sessions of its view");
       Map<String, Group> expectedGroups = new HashMap<>();
       for (Group g : st.groupsInOrder()) if (view.containsGroup(g.groupId())) expectedGroups.put(g.groupId(), g);
       assertEquals(expectedGroups, groups, "client holds exactly the server's groups of its view");

@@ -154,7 +154,7 @@ class VerifyTest {
     assertTrue(sent < 200, "a few buckets of ~40 sessions, not the account: " + sent);
     assertTrue(copy.repair(f.state, View.ALL, n));
     Copy fresh = fresh(f.state, View.ALL);
-    assertEquals(fresh.sessions, copy.sessions);
+    assertEquals(SyncConvergenceProperties.contractView(fresh.sessions), SyncConvergenceProperties.contractView(copy.sessions));
     assertEquals(fresh.groups, copy.groups);
     assertEquals(List.of(), VerifyPlanner.verify(f.state, View.ALL, clientDigests(copy.sessions, n), 1000).buckets());
   }
@@ -204,7 +204,7 @@ class VerifyTest {
     int n = 1 << log2n;
     assertTrue(copy.repair(f.state, view, n));
     Copy fresh = fresh(f.state, view);
-    assertEquals(fresh.sessions, copy.sessions);
+    assertEquals(SyncConvergenceProperties.contractView(fresh.sessions), SyncConvergenceProperties.contractView(copy.sessions));
     assertEquals(fresh.groups, copy.groups);
     SyncConvergenceProperties.checkIndexes(f.state);
   }
