@@ -253,7 +253,9 @@ class AccountEntityTest {
     assertEquals(3, v.buckets().stream().mapToInt(b -> b.sessions().size()).sum(), "an empty copy differs in every bucket");
     AccountState before = entity.getState();
     assertEquals(3, before.group("unread").sessionCount());
-    new SerializationTestKit(kit.system()).verifySerialization(before.toSnapshot(), true);
+    // the snapshot's serializer keeps the rules, not the derived membership: the state it loads is the same
+    var back = (imsync.core.AccountSnapshot) new SerializationTestKit(kit.system()).verifySerialization(before.toSnapshot(), false);
+    assertTrue(AccountState.fromSnapshot(back, before.limits()).sameAs(before));
     var restarted = entity.restart();
     assertTrue(restarted.state().sameAs(before));
     assertEquals(direct, restarted.state().group("unread").rule());
