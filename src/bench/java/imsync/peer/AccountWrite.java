@@ -289,7 +289,7 @@ final class AccountWrite {
       }
       if (count != g.sessionCount() || unreadSessions != g.unreadSessions() || unreadMessages != g.unreadMessages()
           || pinned != g.pinned()) {
-        groups.put(gid, new Group(g.groupId(), g.kind(), g.name(), g.position(), pinned, count, unreadSessions, unreadMessages, v));
+        groups.put(gid, new Group(g.groupId(), g.kind(), g.name(), g.position(), pinned, count, unreadSessions, unreadMessages, v, g.rule()));
         changedGroups.add(gid);
       }
     }

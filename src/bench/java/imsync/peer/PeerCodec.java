@@ -58,7 +58,7 @@ final class PeerCodec {
       n.get("pinned").forEach(p -> pinned.add(p.asText()));
       return new Group(n.get("group_id").asText(), n.get("kind").asText(), n.get("name").asText(), n.get("position").asInt(),
           pinned, n.get("session_count").asInt(), n.get("unread_sessions").asInt(), n.get("unread_messages").asLong(),
-          n.get("version").asLong());
+          n.get("version").asLong(), null);
     } catch (JsonProcessingException | RuntimeException e) {
       throw new IllegalStateException("stored group does not decode", e);
     }

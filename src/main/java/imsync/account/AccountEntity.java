@@ -38,6 +38,8 @@ import imsync.core.ErrorCode;
 import imsync.core.Group;
 import imsync.core.IngestItem;
 import imsync.core.Session;
+import imsync.core.SmartRule;
+import imsync.core.VerifyPlanner;
 import imsync.core.SyncPlanner;
 import imsync.core.SyncResult;
 import imsync.core.View;
@@ -111,10 +113,14 @@ public final class AccountEntity
 
   public record DeleteSession(String sessionId, ActorRef<Reply> replyTo) implements Command {}
 
-  /** groupId null: the account picks one. */
-  public record CreateGroup(String groupId, String name, ActorRef<Reply> replyTo) implements Command {}
+  /** groupId null: the account picks one. rule non-null: a smart folder. */
+  public record CreateGroup(String groupId, String name, SmartRule rule, ActorRef<Reply> replyTo) implements Command {}
 
-  public record PatchGroup(String groupId, String name, Integer position, ActorRef<Reply> replyTo) implements Command {}
+  /** name, position, rule null: unchanged. */
+  public record PatchGroup(String groupId, String name, Integer position, SmartRule rule, ActorRef<Reply> replyTo) implements Command {}
+
+  /** {@code POST /v1/sync/verify}: digests[b] is the client's digest of bucket b. */
+  public record Verify(List<String> groups, long[] digests, int maxSessions, ActorRef<Reply> replyTo) implements Command {}
 
   public record DeleteGroup(String groupId, ActorRef<Reply> replyTo) implements Command {}
 
@@ -139,6 +145,10 @@ public final class AccountEntity
   }
 
   public record SessionReply(Session session, long version) implements Reply {}
+
+  /** The mismatched buckets that fit the count limit (the route may move more to unchecked for max_bytes). */
+  public record VerifyReply(long version, String cursor, List<Group> groups, List<VerifyPlanner.Bucket> buckets,
+                            List<Integer> unchecked) implements Reply {}
 
   public record SessionRemovedReply(String sessionId, long version) implements Reply {}
 
@@ -321,7 +331,8 @@ public final class AccountEntity
         .onCommand(DeleteSession.class, (st, c) -> decided(st.decideDeleteSession(c.sessionId(), now()), c.replyTo(),
             s -> new SessionRemovedReply(c.sessionId(), s.version())))
         .onCommand(CreateGroup.class, this::onCreateGroup)
-        .onCommand(PatchGroup.class, (st, c) -> groupAction(st.decidePatchGroup(c.groupId(), c.name(), c.position(), now()), c.groupId(), c.replyTo()))
+        .onCommand(PatchGroup.class, (st, c) -> groupAction(st.decidePatchGroup(c.groupId(), c.name(), c.position(), c.rule(), now()), c.groupId(), c.replyTo()))
+        .onCommand(Verify.class, this::onVerify)
         .onCommand(DeleteGroup.class, (st, c) -> decided(st.decideDeleteGroup(c.groupId(), now()), c.replyTo(),
             s -> new GroupRemovedReply(c.groupId(), s.version())))
         .onCommand(AddMember.class, (st, c) -> memberAction(st.decideAddMember(c.groupId(), c.sessionId(), now()), c.groupId(), c.sessionId(), c.replyTo()))
@@ -493,9 +504,25 @@ public final class AccountEntity
     return Effect().reply(c.replyTo(), new EntriesReply(page.entries(), page.next(), st.version()));
   }
 
+  private ReplyEffect<AccountEvent, AccountState> onVerify(AccountState st, Verify c) {
+    if (c.groups() != null) {
+      for (String gid : c.groups()) {
+        if (st.group(gid) == null) {
+          return Effect().reply(c.replyTo(), new Rejected(ErrorCode.NOT_FOUND, "groups: group \"" + gid + "\" not found"));
+        }
+      }
+    }
+    VerifyPlanner.Result r = VerifyPlanner.verify(st, new View(c.groups()), c.digests(), c.maxSessions());
+    return Effect().reply(c.replyTo(), new VerifyReply(r.version(), codec.encode(accountId, r.cursor()), r.groups(), r.buckets(),
+        r.unchecked()));
+  }
+
   private ReplyEffect<AccountEvent, AccountState> onCreateGroup(AccountState st, CreateGroup c) {
-    Decision d = st.decideCreateGroup(c.groupId(), c.name(), now());
-    String id = d instanceof Decision.Accept a ? ((AccountEvent.GroupCreated) a.events().get(0)).groupId() : c.groupId();
+    Decision d = st.decideCreateGroup(c.groupId(), c.name(), c.rule(), now());
+    String id = c.groupId();
+    if (d instanceof Decision.Accept a) {
+      id = a.events().get(0) instanceof AccountEvent.SmartGroupCreated s ? s.groupId() : ((AccountEvent.GroupCreated) a.events().get(0)).groupId();
+    }
     return groupAction(d, id, c.replyTo());
   }
 

@@ -30,6 +30,8 @@ import java.util.List;
   @JsonSubTypes.Type(value = AccountEvent.DeviceRemoved.class, name = "devrm"),
   @JsonSubTypes.Type(value = AccountEvent.Batch.class, name = "batch"),
   @JsonSubTypes.Type(value = AccountEvent.Passivated.class, name = "rest"),
+  @JsonSubTypes.Type(value = AccountEvent.SmartGroupCreated.class, name = "sgnew"),
+  @JsonSubTypes.Type(value = AccountEvent.SmartRuleSet.class, name = "srule"),
 })
 public sealed interface AccountEvent extends CborSerializable {
   /** Time of the change (event ts for ingest, server time for terminal actions). */
@@ -60,6 +62,12 @@ public sealed interface AccountEvent extends CborSerializable {
   record GroupCreated(String groupId, String name, int position, long ts) implements AccountEvent {}
 
   record GroupPatched(String groupId, String name, int position, long ts) implements AccountEvent {}
+
+  /** A smart folder (v1.1): its members are the sessions that match {@code rule}. */
+  record SmartGroupCreated(String groupId, String name, int position, SmartRule rule, long ts) implements AccountEvent {}
+
+  /** A smart folder's new rule; name and position change by {@link GroupPatched} as for custom groups. */
+  record SmartRuleSet(String groupId, SmartRule rule, long ts) implements AccountEvent {}
 
   record GroupDeleted(String groupId, long ts) implements AccountEvent {}
 

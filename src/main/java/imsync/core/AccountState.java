@@ -39,6 +39,10 @@ public final class AccountState {
   private final TreeSet<VersionKey> changes = new TreeSet<>();
   /** Tombstones oldest first, for retention. */
   private final TreeSet<VersionKey> tombstoneOrder = new TreeSet<>();
+  /** The rules of the smart folders by id: evaluated on every changed session (O(smart folders)). */
+  private final TreeMap<String, SmartRule> smartRules = new TreeMap<>();
+  /** Bucket digests of every live session, for verify (see {@link SessionDigests}). */
+  private final SessionDigests digests = new SessionDigests();
 
   /** See {@link #template}: never mutated, so every recovery can start from it. */
   private final boolean template;
@@ -132,6 +136,16 @@ public final class AccountState {
     return lists.get(groupId);
   }
 
+  /** Every live session; read-only (verify scans it when a bucket must be listed). */
+  public Collection<Session> sessions() {
+    return Collections.unmodifiableCollection(sessions.values());
+  }
+
+  /** Whole-account digests of N buckets, or null when N is finer than kept (then scan; see SessionDigests). */
+  public long[] accountDigests(int n) {
+    return digests.fold(n);
+  }
+
   /** Version-index entries strictly after {@code after}, oldest first; read-only. */
   public NavigableSet<VersionKey> changesAfter(VersionKey after) {
     return Collections.unmodifiableNavigableSet(changes.tailSet(after, false));
@@ -178,6 +192,11 @@ public final class AccountState {
 
   /** {@code groupId} null: the server picks a free id. */
   public Decision decideCreateGroup(String groupId, String name, long now) {
+    return decideCreateGroup(groupId, name, null, now);
+  }
+
+  /** {@code rule} non-null: a smart folder (same id, position and count rules as a custom group). */
+  public Decision decideCreateGroup(String groupId, String name, SmartRule rule, long now) {
     if (groupId != null && Box.isBox(groupId)) return Decision.invalid("group_id \"" + groupId + "\" is reserved");
     if (groupId != null && groups.containsKey(groupId)) {
       return new Decision.Reject(ErrorCode.CONFLICT, "group_id \"" + groupId + "\" already exists");
@@ -191,18 +210,28 @@ public final class AccountState {
     if (position > Integer.MAX_VALUE) {
       return new Decision.Reject(ErrorCode.CONFLICT, "no position is left above the highest one in use; lower a group's position first");
     }
-    return new Decision.Accept(new AccountEvent.GroupCreated(id, name, (int) position, now));
+    return new Decision.Accept(rule == null
+        ? new AccountEvent.GroupCreated(id, name, (int) position, now)
+        : new AccountEvent.SmartGroupCreated(id, name, (int) position, rule, now));
   }
 
   /** name or position null: unchanged. */
   public Decision decidePatchGroup(String groupId, String name, Integer position, long now) {
+    return decidePatchGroup(groupId, name, position, null, now);
+  }
+
+  /** name, position or rule null: unchanged; a rule only for a smart folder. */
+  public Decision decidePatchGroup(String groupId, String name, Integer position, SmartRule rule, long now) {
     Group g = groups.get(groupId);
     if (g == null) return unknownGroup(groupId);
     if (g.isSystem()) return Decision.invalid("system group \"" + groupId + "\" cannot be renamed or reordered");
+    if (rule != null && !g.isSmart()) return Decision.invalid("rule: group \"" + groupId + "\" is not a smart folder");
     String n = name == null ? g.name() : name;
     int p = position == null ? g.position() : position;
-    if (n.equals(g.name()) && p == g.position()) return Decision.UNCHANGED;
-    return new Decision.Accept(new AccountEvent.GroupPatched(groupId, n, p, now));
+    List<AccountEvent> events = new ArrayList<>(2);
+    if (!n.equals(g.name()) || p != g.position()) events.add(new AccountEvent.GroupPatched(groupId, n, p, now));
+    if (rule != null && !rule.equals(g.rule())) events.add(new AccountEvent.SmartRuleSet(groupId, rule, now));
+    return events.isEmpty() ? Decision.UNCHANGED : new Decision.Accept(events);
   }
 
   public Decision decideDeleteGroup(String groupId, long now) {
@@ -216,6 +245,7 @@ public final class AccountState {
     Group g = groups.get(groupId);
     if (g == null) return unknownGroup(groupId);
     if (g.isSystem()) return Decision.invalid("members of system group \"" + groupId + "\" follow the session's box");
+    if (g.isSmart()) return smartMembers(groupId);
     Session s = sessions.get(sid);
     if (s == null) return unknownSession(sid);
     if (s.groups().contains(groupId)) return Decision.UNCHANGED;
@@ -230,6 +260,7 @@ public final class AccountState {
     Group g = groups.get(groupId);
     if (g == null) return unknownGroup(groupId);
     if (g.isSystem()) return Decision.invalid("members of system group \"" + groupId + "\" follow the session's box");
+    if (g.isSmart()) return smartMembers(groupId);
     Set<String> seen = new HashSet<>();
     List<AccountEvent> events = new ArrayList<>();
     for (String sid : sids) {
@@ -244,6 +275,7 @@ public final class AccountState {
     Group g = groups.get(groupId);
     if (g == null) return unknownGroup(groupId);
     if (g.isSystem()) return Decision.invalid("members of system group \"" + groupId + "\" follow the session's box");
+    if (g.isSmart()) return smartMembers(groupId);
     Session s = sessions.get(sid);
     if (s == null) return unknownSession(sid);
     if (!s.groups().contains(groupId)) return Decision.notFound("session \"" + sid + "\" is not in group \"" + groupId + "\"");
@@ -253,6 +285,7 @@ public final class AccountState {
   public Decision decideSetPinned(String groupId, List<String> ids, long now) {
     Group g = groups.get(groupId);
     if (g == null) return unknownGroup(groupId);
+    if (g.isSmart()) return Decision.invalid("smart folder \"" + groupId + "\" has no pinned sessions");
     if (new HashSet<>(ids).size() != ids.size()) return Decision.invalid("sessions must not repeat an id");
     if (ids.size() > limits.maxPinnedPerGroup()) {
       return new Decision.Reject(ErrorCode.LIMIT_EXCEEDED, "a group has at most " + limits.maxPinnedPerGroup() + " pinned sessions");
@@ -343,6 +376,10 @@ public final class AccountState {
     return Decision.notFound("session \"" + sid + "\" not found");
   }
 
+  private static Decision.Reject smartMembers(String gid) {
+    return Decision.invalid("members of smart folder \"" + gid + "\" follow its rule; they cannot be added or removed by hand");
+  }
+
   private static Decision.Reject unknownGroup(String gid) {
     return Decision.notFound("group \"" + gid + "\" not found");
   }
@@ -392,12 +429,27 @@ public final class AccountState {
       removedGroups.remove(c.groupId());
       groups.put(c.groupId(), Group.custom(c.groupId(), c.name(), c.position(), v));
       lists.put(c.groupId(), new MappingList());
+    } else if (event instanceof AccountEvent.SmartGroupCreated c) {
+      boolean reused = removedGroups.remove(c.groupId()) != null;
+      groups.put(c.groupId(), Group.smart(c.groupId(), c.name(), c.position(), c.rule(), v));
+      lists.put(c.groupId(), new MappingList());
+      smartRules.put(c.groupId(), c.rule());
+      if (reused) rescanSmart(v);
+      else fillNewSmart(c.groupId(), v);
+    } else if (event instanceof AccountEvent.SmartRuleSet r) {
+      Group g = groups.get(r.groupId());
+      if (g != null && g.isSmart()) {
+        groups.put(g.groupId(), g.withRule(r.rule(), v));
+        smartRules.put(g.groupId(), r.rule());
+        rescanSmart(v);
+      }
     } else if (event instanceof AccountEvent.GroupPatched p) {
       Group g = groups.get(p.groupId());
       if (g != null) groups.put(g.groupId(), g.withNamePosition(p.name(), p.position(), v));
     } else if (event instanceof AccountEvent.GroupDeleted d) {
       MappingList list = lists.get(d.groupId());
       if (list != null) {
+        smartRules.remove(d.groupId()); // its members then leave it as they are updated below
         List<String> members = new ArrayList<>(list.size());
         for (SortEntry e : list.after(null)) members.add(e.sessionId());
         for (String sid : members) update(sid, v, s -> s.withGroups(without(s.groups(), d.groupId())));
@@ -456,6 +508,54 @@ public final class AccountState {
     return left.isEmpty() ? s : s.withLeftAt(left);
   }
 
+  /**
+   * After a smart rule appears or changes: every session whose smart membership differs takes version v
+   * (so filtered deltas see it enter or leave). O(sessions x smart folders), once per rule change.
+   */
+  private void rescanSmart(long v) {
+    List<Session> moved = new ArrayList<>();
+    for (Session s : sessions.values()) if (!smartOf(s).equals(s.smart())) moved.add(s);
+    for (Session s : moved) replaceSession(s, s.withVersion(v), v);
+  }
+
+  /**
+   * A smart folder under an id that no usable cursor can name (never used, or its removal is past the
+   * tombstone horizon, so older cursors reset): its first members need no new version, so creating a folder
+   * does not send them again to every device. An id still in the removed groups goes through
+   * {@link #rescanSmart} instead: a client of the old folder's view must hear of the new members.
+   */
+  private void fillNewSmart(String gid, long v) {
+    SmartRule rule = smartRules.get(gid);
+    MappingList list = lists.get(gid);
+    int count = 0;
+    int unreadSessions = 0;
+    long unreadMessages = 0;
+    for (Map.Entry<String, Session> e : sessions.entrySet()) {
+      Session s = e.getValue();
+      if (!rule.matches(s)) continue;
+      Session in = s.withSmart(with(s.smart(), gid));
+      e.setValue(in);
+      list.add(SortEntry.of(in));
+      count++;
+      if (in.isUnread()) unreadSessions++;
+      unreadMessages += in.unreadCount();
+    }
+    groups.put(gid, groups.get(gid).withAggregates(count, unreadSessions, unreadMessages, v));
+  }
+
+  /** The smart folders the session matches now, sorted by id. */
+  private List<String> smartOf(Session s) {
+    if (smartRules.isEmpty()) return List.of();
+    List<String> in = null;
+    for (Map.Entry<String, SmartRule> e : smartRules.entrySet()) {
+      if (e.getValue().matches(s)) {
+        if (in == null) in = new ArrayList<>(2);
+        in.add(e.getKey());
+      }
+    }
+    return in == null ? List.of() : in;
+  }
+
   private void update(String sid, long v, java.util.function.UnaryOperator<Session> change) {
     Session old = sessions.get(sid);
     if (old != null) replaceSession(old, change.apply(old).withVersion(v), v);
@@ -478,14 +578,25 @@ public final class AccountState {
    */
   private void replaceSession(Session old, Session neu, long v) {
     String id = old != null ? old.sessionId() : neu.sessionId();
+    if (neu != null) {
+      List<String> smart = smartOf(neu);
+      if (!smart.equals(neu.smart())) neu = neu.withSmart(smart);
+    }
     if (old != null && neu != null) neu = withDepartures(old, neu, v);
-    if (old != null) changes.remove(new VersionKey(old.version(), id));
+    if (old != null) {
+      changes.remove(new VersionKey(old.version(), id));
+      digests.toggle(id, old.version());
+    }
     if (neu != null) {
       sessions.put(id, neu);
       changes.add(new VersionKey(v, id));
+      digests.toggle(id, neu.version());
+      if (old == null) digests.added();
     } else {
       sessions.remove(id);
+      digests.removed();
     }
+    if (digests.wantsGrowth()) digests.rebuild(sessions.values());
     Set<String> touched = new LinkedHashSet<>();
     if (old != null) touched.addAll(old.memberships());
     if (neu != null) touched.addAll(neu.memberships());
@@ -504,7 +615,7 @@ public final class AccountState {
       if (inOld && !inNew && pinned.contains(id)) pinned = without(pinned, id);
       if (count != g.sessionCount() || unreadSessions != g.unreadSessions() || unreadMessages != g.unreadMessages()
           || pinned != g.pinned()) {
-        groups.put(gid, new Group(g.groupId(), g.kind(), g.name(), g.position(), pinned, count, unreadSessions, unreadMessages, v));
+        groups.put(gid, new Group(g.groupId(), g.kind(), g.name(), g.position(), pinned, count, unreadSessions, unreadMessages, v, g.rule()));
       }
     }
   }
@@ -583,12 +694,15 @@ public final class AccountState {
     for (Group g : snap.groups()) {
       st.groups.put(g.groupId(), g);
       st.lists.computeIfAbsent(g.groupId(), k -> new MappingList());
+      if (g.isSmart() && g.rule() != null) st.smartRules.put(g.groupId(), g.rule());
     }
     int n = snap.sessions().size() + snap.tombstones().size();
     VersionKey[] changes = new VersionKey[n];
     int c = 0;
     Map<String, List<SortEntry>> members = new HashMap<>();
-    for (Session s : snap.sessions()) {
+    for (Session stored : snap.sessions()) {
+      // smart membership is derived: recomputed from the rules, whatever the snapshot encoding kept of it
+      Session s = stored.withSmart(st.smartOf(stored));
       st.sessions.put(s.sessionId(), s);
       changes[c++] = new VersionKey(s.version(), s.sessionId());
       SortEntry e = SortEntry.of(s);
@@ -608,6 +722,7 @@ public final class AccountState {
     st.tombstoneOrder.addAll(new SortedRun<>(tombOrder, t));
     members.forEach((gid, entries) -> st.lists.get(gid).addAllSorted(new SortedRun<>(entries.toArray(new SortEntry[0]), entries.size())));
     for (GroupTombstone g : snap.removedGroups()) st.removedGroups.put(g.groupId(), g);
+    st.digests.rebuild(st.sessions.values());
     if (snap.devices() != null) for (Device d : snap.devices()) st.devices.put(d.deviceId(), d);
     return st;
   }

@@ -23,16 +23,18 @@ public record Session(
     long createdTs,
     long metaTs,
     Map<String, Long> leftAt,
-    long version) {
+    long version,
+    List<String> smart) {
 
   public Session {
     mentions = List.copyOf(mentions);
     groups = List.copyOf(groups);
     leftAt = leftAt == null ? Map.of() : Map.copyOf(leftAt);
+    smart = smart == null || smart.isEmpty() ? List.of() : List.copyOf(smart);
   }
 
   public static Session create(String sessionId, String kind, String title, long createdTs, long readSeq) {
-    return new Session(sessionId, kind, title, null, readSeq, List.of(), false, 0, null, Box.INBOX, List.of(), createdTs, createdTs, Map.of(), 0);
+    return new Session(sessionId, kind, title, null, readSeq, List.of(), false, 0, null, Box.INBOX, List.of(), createdTs, createdTs, Map.of(), 0, List.of());
   }
 
   public long lastSeq() {
@@ -60,19 +62,28 @@ public record Session(
   }
 
   public boolean inGroup(String groupId) {
-    return box.equals(groupId) || groups.contains(groupId);
+    return box.equals(groupId) || groups.contains(groupId) || smart.contains(groupId);
   }
 
-  /** box first, then custom groups. */
+  /** box first, then custom groups, then smart folders. */
   public List<String> memberships() {
-    List<String> all = new ArrayList<>(groups.size() + 1);
+    List<String> all = new ArrayList<>(groups.size() + smart.size() + 1);
     all.add(box);
     all.addAll(groups);
+    all.addAll(smart);
     return all;
   }
 
+  /**
+   * The smart folders whose rule it matches (sorted ids): derived by {@link AccountState} from the rules on
+   * every change, never by clients; {@code groups} stays the custom groups only.
+   */
+  public Session withSmart(List<String> sortedSmart) {
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, metaTs, leftAt, version, sortedSmart);
+  }
+
   public Session withVersion(long v) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, metaTs, leftAt, v);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, metaTs, leftAt, v, smart);
   }
 
   /** The rule of {@link #withKindTitle}: an event of time {@code ts} sets kind/title if it gives one and is not older. */
@@ -93,7 +104,7 @@ public record Session(
     Session s = old.withKindTitle(kind, title, ts);
     if (s.lastMessage == null && s.readSeq < seq - 1) {
       s = new Session(s.sessionId, s.kind, s.title, null, seq - 1, List.of(), s.markedUnread, s.mutedUntil, s.draft, s.box,
-          s.groups, s.createdTs, s.metaTs, s.leftAt, s.version);
+          s.groups, s.createdTs, s.metaTs, s.leftAt, s.version, s.smart);
     }
     return s;
   }
@@ -119,34 +130,34 @@ public record Session(
   public Session withKindTitle(String k, String t, long ts) {
     if (!takesKindTitle(metaTs, k, t, ts)) return this;
     return new Session(sessionId, k == null ? kind : k, t == null ? title : t, lastMessage, readSeq, mentions, markedUnread,
-        mutedUntil, draft, box, groups, createdTs, ts, leftAt, version);
+        mutedUntil, draft, box, groups, createdTs, ts, leftAt, version, smart);
   }
 
   public Session withLastMessage(LastMessage m, List<Long> newMentions) {
-    return new Session(sessionId, kind, title, m, readSeq, newMentions, markedUnread, mutedUntil, draft, box, groups, createdTs, metaTs, leftAt, version);
+    return new Session(sessionId, kind, title, m, readSeq, newMentions, markedUnread, mutedUntil, draft, box, groups, createdTs, metaTs, leftAt, version, smart);
   }
 
   /** Moves read_seq up (never down), dropping the mentions it covers; clears marked_unread. */
   public Session readUpTo(long seq) {
     long target = Math.max(readSeq, Math.min(seq, lastSeq()));
     List<Long> kept = mentions.stream().filter(s -> s > target).toList();
-    return new Session(sessionId, kind, title, lastMessage, target, kept, false, mutedUntil, draft, box, groups, createdTs, metaTs, leftAt, version);
+    return new Session(sessionId, kind, title, lastMessage, target, kept, false, mutedUntil, draft, box, groups, createdTs, metaTs, leftAt, version, smart);
   }
 
   public Session withMarkedUnread(boolean m) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, m, mutedUntil, draft, box, groups, createdTs, metaTs, leftAt, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, m, mutedUntil, draft, box, groups, createdTs, metaTs, leftAt, version, smart);
   }
 
   public Session withMutedUntil(long until) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, until, draft, box, groups, createdTs, metaTs, leftAt, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, until, draft, box, groups, createdTs, metaTs, leftAt, version, smart);
   }
 
   public Session withDraft(Draft d) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, d, box, groups, createdTs, metaTs, leftAt, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, d, box, groups, createdTs, metaTs, leftAt, version, smart);
   }
 
   public Session withBox(String b) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, b, groups, createdTs, metaTs, leftAt, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, b, groups, createdTs, metaTs, leftAt, version, smart);
   }
 
   /**
@@ -154,7 +165,7 @@ public record Session(
    * session as removed only when it left one of the view's groups after the client's cursor.
    */
   public Session withLeftAt(Map<String, Long> left) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, metaTs, left, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, metaTs, left, version, smart);
   }
 
   /** Whether it left any of these groups after {@code version}. */
@@ -167,6 +178,6 @@ public record Session(
   }
 
   public Session withGroups(List<String> sortedGroups) {
-    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, sortedGroups, createdTs, metaTs, leftAt, version);
+    return new Session(sessionId, kind, title, lastMessage, readSeq, mentions, markedUnread, mutedUntil, draft, box, sortedGroups, createdTs, metaTs, leftAt, version, smart);
   }
 }

@@ -35,6 +35,8 @@ public final class ApiRoutes extends HttpSupport {
     metrics.streamsOpen(streamStats::open);
     this.routes = concat(
         new SyncRoutes(auth, accounts, settings, limiter).route(),
+        new VerifyRoutes(auth, accounts, settings, limiter).route(),
+        new InfoRoutes(auth, accounts, settings, limiter).route(),
         new IngestRoutes(auth, accounts, settings, limiter).route(),
         new SessionRoutes(auth, accounts, settings, limiter).route(),
         new GroupRoutes(auth, accounts, settings, limiter).route(),

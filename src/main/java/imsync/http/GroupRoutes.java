@@ -8,6 +8,7 @@ import imsync.Settings;
 import imsync.account.AccountEntity;
 import imsync.core.EntriesPage;
 import imsync.core.Group;
+import imsync.core.SmartRule;
 import imsync.core.SortEntry;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -39,7 +40,8 @@ public final class GroupRoutes extends HttpSupport {
                 if (imsync.core.Box.isBox(gid)) throw ApiException.invalid("group_id \"" + gid + "\" is reserved");
               }
               String name = groupName(Json.requireString(body, "name"));
-              return askAccount(p.accountId(), r -> new AccountEntity.CreateGroup(gid, name, r), GroupRoutes::group);
+              SmartRule rule = SmartRules.optional(body);
+              return askAccount(p.accountId(), r -> new AccountEntity.CreateGroup(gid, name, rule, r), GroupRoutes::group);
             }))))),
         pathPrefix(PathMatchers.segment(), rawGid -> authenticated(Auth.Scope.DEVICE, p -> {
           String gid = groupId(rawGid, "group_id");
@@ -50,7 +52,8 @@ public final class GroupRoutes extends HttpSupport {
                     String name = Json.present(body, "name") ? groupName(Json.requireString(body, "name")) : null;
                     Long position = Json.optionalLong(body, "position", 2, Integer.MAX_VALUE);
                     Integer pos = position == null ? null : position.intValue();
-                    return askAccount(account, r -> new AccountEntity.PatchGroup(gid, name, pos, r), GroupRoutes::group);
+                    SmartRule rule = SmartRules.optional(body);
+                    return askAccount(account, r -> new AccountEntity.PatchGroup(gid, name, pos, rule, r), GroupRoutes::group);
                   })),
                   delete(() -> askAccount(account, r -> new AccountEntity.DeleteGroup(gid, r), reply -> {
                     var rm = (AccountEntity.GroupRemovedReply) reply;

@@ -60,6 +60,7 @@ public final class JsonViews {
     n.put("session_count", g.sessionCount());
     n.put("unread_sessions", g.unreadSessions());
     n.put("unread_messages", g.unreadMessages());
+    if (g.rule() != null) n.set("rule", SmartRules.write(g.rule())); // before version: PeerCodec reads version last
     n.put("version", g.version());
     return n;
   }

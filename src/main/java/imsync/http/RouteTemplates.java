@@ -21,6 +21,8 @@ public final class RouteTemplates {
 
   public static final List<Route> ALL = List.of(
       new Route("POST", "/v1/sync"),
+      new Route("POST", "/v1/sync/verify"),
+      new Route("GET", "/v1/info"),
       new Route("POST", "/v1/ingest"),
       new Route("GET", "/v1/stream"),
       new Route("GET", "/v1/sessions/{sid}"),

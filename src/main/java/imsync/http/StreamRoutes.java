@@ -21,7 +21,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import imsync.Settings;
 import imsync.account.AccountEntity;
 import imsync.core.CursorCodec;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -60,8 +63,14 @@ public final class StreamRoutes extends HttpSupport {
 
   public Route route() {
     return path(PathMatchers.segment("v1").slash("stream"), () -> get(() ->
-        parameterOptional("access_token", token -> parameterOptional("cursor", cursor ->
+        parameterOptional("access_token", token -> parameterOptional("cursor", cursor -> parameterOptional("groups", groupsParam ->
             authenticated(Auth.Scope.DEVICE, token, p -> {
+              // v1.1: ?groups=a,b makes the stream a view like sync's groups filter (smart folders included)
+              List<String> groups = null;
+              if (groupsParam.isPresent()) {
+                groups = new ArrayList<>();
+                for (String g : groupsParam.get().split(",", -1)) groups.add(groupId(g, "groups"));
+              }
               String start = cursor.filter(c -> !c.isEmpty()).orElse(null);
               if (start != null) {
                 try {
@@ -70,14 +79,23 @@ public final class StreamRoutes extends HttpSupport {
                   return complete(ApiErrors.response(akka.http.javadsl.model.StatusCodes.BAD_REQUEST, "invalid_cursor", e.getMessage()));
                 }
               }
-              return handleWebSocketMessages(flow(p.accountId(), p.deviceId(), start));
-            })))));
+              return handleWebSocketMessages(flow(p.accountId(), p.deviceId(), start, groups));
+            }))))));
   }
 
   /** Where a stream is: its cursor, whether it has caught up (then it long-polls), and whether it just started. */
-  private record Position(String cursor, boolean caughtUp, boolean start) {}
+  private record Position(String cursor, boolean caughtUp, boolean start, boolean ended) {
+    Position(String cursor, boolean caughtUp, boolean start) {
+      this(cursor, caughtUp, start, false);
+    }
+  }
 
   Flow<Message, Message, NotUsed> flow(String account, String device, String cursor) {
+    return flow(account, device, cursor, null);
+  }
+
+  /** {@code groups}: the view (null: the whole account). */
+  Flow<Message, Message, NotUsed> flow(String account, String device, String cursor, List<String> groups) {
     Materializer mat = Materializer.matFromSystem(system);
     Sink<Message, CompletionStage<Done>> acks = Flow.<Message>create()
         // binary messages are drained and ignored, so they cannot stall the acks behind them
@@ -85,7 +103,7 @@ public final class StreamRoutes extends HttpSupport {
             ? m.asTextMessage().getStreamedText().runFold("", String::concat, mat)
             : m.asBinaryMessage().getStreamedData().runWith(Sink.ignore(), mat).thenApplyAsync(done -> "", IN_PLACE))
         .toMat(Sink.foreach(text -> ack(account, device, text)), (a, b) -> b);
-    Source<Message, NotUsed> frames = Source.unfoldAsync(new Position(cursor, false, true), pos -> next(account, device, pos))
+    Source<Message, NotUsed> frames = Source.unfoldAsync(new Position(cursor, false, true), pos -> next(account, device, groups, pos))
         .filter(Optional::isPresent)
         .map(Optional::get)
         .backpressureTimeout(settings.streamSlowClientTimeout())
@@ -102,13 +120,23 @@ public final class StreamRoutes extends HttpSupport {
   }
 
   /** One step: a page of catch-up, or a long poll once caught up. Empty result: nothing to send yet. */
-  private CompletionStage<Optional<Pair<Position, Optional<Message>>>> next(String account, String device, Position pos) {
+  private CompletionStage<Optional<Pair<Position, Optional<Message>>>> next(String account, String device, List<String> groups,
+                                                                            Position pos) {
+    if (pos.ended()) return CompletableFuture.completedFuture(Optional.empty());
     long wait = pos.caughtUp() ? settings.streamPollWait().toMillis() : 0;
     // the cursor the client connected with is its acknowledgement; later ones come as {"ack": ...}
     String acking = pos.start() ? device : null;
     CompletionStage<AccountEntity.Reply> reply = accounts.ask(account,
-        r -> new AccountEntity.Sync(pos.cursor(), null, settings.streamPageSize(), wait, acking, r), Duration.ofMillis(wait));
+        r -> new AccountEntity.Sync(pos.cursor(), groups, settings.streamPageSize(), wait, acking, r), Duration.ofMillis(wait));
     return reply.handleAsync((r, failure) -> {
+      if (r instanceof AccountEntity.Rejected rej) {
+        // a view group that does not exist (or was deleted): one error frame, then the stream ends
+        ObjectNode err = JsonViews.object();
+        ObjectNode e = err.putObject("error");
+        e.put("code", rej.code().wire);
+        e.put("message", rej.message());
+        return Optional.of(Pair.create(new Position(null, true, false, true), Optional.<Message>of(TextMessage.create(err.toString()))));
+      }
       if (failure != null || !(r instanceof AccountEntity.SyncReply s)) {
         return null; // account unreachable for now (moving, restarting, storage down): try again shortly
       }

@@ -7,6 +7,7 @@ import imsync.core.Group;
 import imsync.core.GroupTombstone;
 import imsync.core.LastMessage;
 import imsync.core.Session;
+import imsync.core.SmartRule;
 import imsync.core.Tombstone;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,6 +26,8 @@ import java.util.zip.Inflater;
 public final class SnapshotCodec {
   /** Bumped whenever the layout changes; older formats stay readable by their number. */
   static final int FORMAT_V1 = 1;
+  /** v2: a group ends with its smart rule (a presence flag, then the rule's fields), v1.1's smart folders. */
+  static final int FORMAT_V2 = 2;
 
   private SnapshotCodec() {}
 
@@ -58,7 +61,7 @@ public final class SnapshotCodec {
   public static AccountSnapshot decode(byte[] bytes) {
     if (bytes.length < 2) throw new IllegalArgumentException("snapshot too short");
     int format = bytes[0] & 0xFF;
-    if (format != FORMAT_V1) throw new IllegalArgumentException("unknown snapshot format " + format);
+    if (format != FORMAT_V1 && format != FORMAT_V2) throw new IllegalArgumentException("unknown snapshot format " + format);
     BinaryReader header = new BinaryReader(bytes, 1, bytes.length - 1);
     long rawLength = header.readUnsigned();
     int headerLength = 1 + varintLength(rawLength);
@@ -69,7 +72,7 @@ public final class SnapshotCodec {
     long prunedThrough = r.readSigned();
     int groupCount = r.readCount();
     List<Group> groups = new ArrayList<>(groupCount);
-    for (int i = 0; i < groupCount; i++) groups.add(readGroup(r));
+    for (int i = 0; i < groupCount; i++) groups.add(readGroup(r, format));
     int sessionCount = r.readCount();
     List<Session> sessions = new ArrayList<>(sessionCount);
     for (int i = 0; i < sessionCount; i++) sessions.add(readSession(r));
@@ -98,11 +101,52 @@ public final class SnapshotCodec {
     w.writeSigned(g.unreadSessions());
     w.writeSigned(g.unreadMessages());
     w.writeSigned(g.version());
+    SmartRule rule = g.rule();
+    w.writeBoolean(rule != null);
+    if (rule != null) {
+      writeFlag(w, rule.unread());
+      writeFlag(w, rule.mentioned());
+      writeOptionalStrings(w, rule.kinds());
+      w.writeBoolean(rule.box() != null);
+      if (rule.box() != null) w.writeString(rule.box());
+      writeOptionalStrings(w, rule.inGroups());
+      writeOptionalStrings(w, rule.notInGroups());
+      writeOptionalStrings(w, rule.include());
+      writeOptionalStrings(w, rule.exclude());
+    }
   }
 
-  private static Group readGroup(BinaryReader r) {
-    return new Group(r.readString(), r.readString(), r.readString(), r.readInt(), readStrings(r), r.readInt(), r.readInt(),
-        r.readSigned(), r.readSigned());
+  private static Group readGroup(BinaryReader r, int format) {
+    Group g = new Group(r.readString(), r.readString(), r.readString(), r.readInt(), readStrings(r), r.readInt(), r.readInt(),
+        r.readSigned(), r.readSigned(), null);
+    if (format < FORMAT_V2 || !r.readBoolean()) return g;
+    Boolean unread = readFlag(r);
+    Boolean mentioned = readFlag(r);
+    List<String> kinds = readOptionalStrings(r);
+    String box = r.readBoolean() ? r.readString() : null;
+    SmartRule rule = new SmartRule(unread, mentioned, kinds, box, readOptionalStrings(r), readOptionalStrings(r),
+        readOptionalStrings(r), readOptionalStrings(r));
+    return g.withRule(rule, g.version());
+  }
+
+  /** null, false or true. */
+  private static void writeFlag(BinaryWriter w, Boolean b) {
+    w.writeUnsigned(b == null ? 0 : b ? 2 : 1);
+  }
+
+  private static Boolean readFlag(BinaryReader r) {
+    long v = r.readUnsigned();
+    return v == 0 ? null : v == 2;
+  }
+
+  /** A rule's lists keep "absent" apart from "empty". */
+  private static void writeOptionalStrings(BinaryWriter w, List<String> list) {
+    w.writeBoolean(list != null);
+    if (list != null) writeStrings(w, list);
+  }
+
+  private static List<String> readOptionalStrings(BinaryReader r) {
+    return r.readBoolean() ? readStrings(r) : null;
   }
 
   private static void writeSession(BinaryWriter w, Session s) {
@@ -160,8 +204,9 @@ public final class SnapshotCodec {
     long metaTs = r.readSigned();
     Map<String, Long> leftAt = readVersions(r);
     long version = r.readSigned();
+    // smart membership is not stored: AccountState.fromSnapshot recomputes it from the rules
     return new Session(id, kind, title, m, readSeq, mentions, markedUnread, mutedUntil, draft, box, groups, createdTs, metaTs,
-        leftAt, version);
+        leftAt, version, List.of());
   }
 
   private static void writeTombstone(BinaryWriter w, Tombstone t) {
@@ -220,7 +265,7 @@ public final class SnapshotCodec {
       deflater.setInput(w.array(), 0, w.size());
       deflater.finish();
       BinaryWriter out = new BinaryWriter(16 + w.size() / 3);
-      out.writeByte(FORMAT_V1);
+      out.writeByte(FORMAT_V2);
       out.writeUnsigned(w.size());
       byte[] chunk = new byte[64 * 1024];
       while (!deflater.finished()) {

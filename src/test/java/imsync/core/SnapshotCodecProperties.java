@@ -29,7 +29,11 @@ class SnapshotCodecProperties {
     AccountSnapshot snap = f.state.toSnapshot();
     byte[] bytes = SnapshotCodec.encode(snap);
     AccountSnapshot back = SnapshotCodec.decode(bytes);
-    assertEquals(snap, back);
+    // smart membership is not stored (recomputed from the groups' rules on load): compare without it
+    AccountSnapshot expected = new AccountSnapshot(snap.version(), snap.prunedThrough(),
+        snap.sessions().stream().map(s -> s.withSmart(List.of())).toList(), snap.groups(), snap.tombstones(), snap.removedGroups(),
+        snap.devices());
+    assertEquals(expected, back);
     AccountState restored = AccountState.fromSnapshot(back, f.state.limits());
     assertTrue(restored.sameAs(f.state), "state after fromSnapshot");
     SyncConvergenceProperties.checkIndexes(restored);
@@ -41,7 +45,7 @@ class SnapshotCodecProperties {
   void anyJavaStringSurvives() {
     String odd = "lone \ud800 surrogate, NUL \u0000, emoji \uD83D\uDE00, cyrillic \u0436, \uffff";
     Session s = new Session(odd, "direct", odd, new LastMessage(3, odd, odd, 5), 1, List.of(2L, 3L), true, 9, new Draft(odd, 7),
-        Box.ARCHIVE, List.of("g1", odd), 1, 2, Map.of(odd, 4L), 4);
+        Box.ARCHIVE, List.of("g1", odd), 1, 2, Map.of(odd, 4L), 4, List.of());
     Tombstone t = new Tombstone("gone", 5, 7, 8, null, Map.of());
     Tombstone t2 = new Tombstone("gone2", 6, 7, 8, List.of("inbox"), Map.of("g1", 3L));
     AccountSnapshot snap = new AccountSnapshot(6, 2, List.of(s), List.of(Group.system(Box.INBOX, "Inbox", 0)), List.of(t, t2),

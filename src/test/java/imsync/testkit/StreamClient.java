@@ -30,6 +30,11 @@ public final class StreamClient implements AutoCloseable {
   }
 
   public static StreamClient connect(int port, String token, String cursor) throws Exception {
+    return connect(port, token, cursor == null ? "" : "?cursor=" + cursor, true);
+  }
+
+  /** {@code query}: the whole query string ("" or "?..."). */
+  public static StreamClient connect(int port, String token, String query, boolean rawQuery) throws Exception {
     BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
     CompletableFuture<Integer> closed = new CompletableFuture<>();
     WebSocket.Listener listener = new WebSocket.Listener() {
@@ -61,7 +66,6 @@ public final class StreamClient implements AutoCloseable {
         return null;
       }
     };
-    String query = cursor == null ? "" : "?cursor=" + cursor;
     WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder()
         .header("Authorization", "Bearer " + token)
         .connectTimeout(Duration.ofSeconds(5))
