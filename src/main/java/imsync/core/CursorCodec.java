@@ -26,9 +26,15 @@ public final class CursorCodec {
   private static final int MAC_BYTES = 12;
 
   private final SecretKeySpec key;
+  /**
+   * One keyed Mac per thread: {@code Mac.getInstance} looks up providers and {@code init} derives the key
+   * pads, which cost more than the MAC of a cursor itself. A Mac resets after {@code doFinal}.
+   */
+  private final ThreadLocal<Mac> macs;
 
   public CursorCodec(byte[] secret) {
     this.key = new SecretKeySpec(secret.length == 0 ? new byte[1] : secret.clone(), "HmacSHA256");
+    this.macs = ThreadLocal.withInitial(this::newMac);
   }
 
   /** Thrown for a cursor that does not decode or does not belong to the account. */
@@ -132,16 +138,21 @@ public final class CursorCodec {
     throw new IOException("varint too long");
   }
 
-  private byte[] mac(String accountId, byte[] body) {
+  private Mac newMac() {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(key);
-      mac.update(accountId.getBytes(StandardCharsets.UTF_8));
-      mac.update((byte) 0);
-      mac.update(body);
-      return mac.doFinal();
+      return mac;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private byte[] mac(String accountId, byte[] body) {
+    Mac mac = macs.get();
+    mac.update(accountId.getBytes(StandardCharsets.UTF_8));
+    mac.update((byte) 0);
+    mac.update(body);
+    return mac.doFinal();
   }
 }

@@ -107,14 +107,14 @@ public final class StreamRoutes extends HttpSupport {
     // the cursor the client connected with is its acknowledgement; later ones come as {"ack": ...}
     String acking = pos.start() ? device : null;
     CompletionStage<AccountEntity.Reply> reply = accounts.ask(account,
-        r -> new AccountEntity.Sync(pos.cursor(), null, settings.streamPageSize(), wait, acking, r), Duration.ofMillis(wait));
+        r -> new AccountEntity.Sync(pos.cursor(), null, settings.streamPageSize(), 0, wait, acking, r), Duration.ofMillis(wait));
     return reply.handleAsync((r, failure) -> {
       if (failure != null || !(r instanceof AccountEntity.SyncReply s)) {
         return null; // account unreachable for now (moving, restarting, storage down): try again shortly
       }
       Position after = new Position(s.cursor(), !s.hasMore(), false);
       // the first answer is always sent (it carries the cursor); later, an expired long poll sends nothing
-      Optional<Message> frame = s.isEmpty() && pos.caughtUp() ? Optional.empty() : Optional.of(TextMessage.create(SyncRoutes.render(s).toString()));
+      Optional<Message> frame = s.isEmpty() && pos.caughtUp() ? Optional.empty() : Optional.of(TextMessage.create(new String(SyncRoutes.render(s), java.nio.charset.StandardCharsets.UTF_8)));
       return Optional.of(Pair.create(after, frame));
     }, IN_PLACE).thenComposeAsync(step -> step != null
         ? CompletableFuture.completedFuture(step)

@@ -1,0 +1,131 @@
+package imsync.json;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import imsync.core.Group;
+import imsync.core.Session;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * The contract JSON of sessions and groups, rendered once per version and reused: a node-wide, bounded,
+ * direct-mapped cache keyed by the object's identity. Sessions and groups are immutable and an account
+ * keeps the same instance until it changes, so the same instance means the same JSON; a changed one is a
+ * new instance and misses. Bounded by slot count and by the size of what it keeps (a large session is
+ * rendered each time), so it holds the hot sessions of the node, never every session of every account.
+ *
+ * <p>Slots: {@code -Dimsync.render-cache.slots} (a power of two, default 32768; 0 turns the cache off).
+ */
+public final class Rendered {
+  static final int SLOTS = slots();
+  /** Larger renderings are not kept: at most SLOTS x this many bytes. */
+  static final int MAX_KEPT_BYTES = 1024;
+
+  private record Entry(Object key, byte[] json) {}
+
+  private static final AtomicReferenceArray<Entry> CACHE = new AtomicReferenceArray<>(Math.max(1, SLOTS));
+
+  private Rendered() {}
+
+  private static int slots() {
+    int n = Integer.getInteger("imsync.render-cache.slots", 32768);
+    return n <= 0 ? 0 : Integer.highestOneBit(n);
+  }
+
+  public static byte[] session(Session s) {
+    byte[] hit = lookup(s);
+    return hit != null ? hit : keep(s, render(s));
+  }
+
+  public static byte[] group(Group g) {
+    byte[] hit = lookup(g);
+    return hit != null ? hit : keep(g, render(g));
+  }
+
+  private static int slot(Object key) {
+    int h = System.identityHashCode(key);
+    h ^= h >>> 16;
+    return h & (SLOTS - 1);
+  }
+
+  private static byte[] lookup(Object key) {
+    if (SLOTS == 0) return null;
+    Entry e = CACHE.getPlain(slot(key));
+    return e != null && e.key == key ? e.json : null;
+  }
+
+  private static byte[] keep(Object key, byte[] json) {
+    // a racy publication is fine: Entry is immutable (final fields), a lost update only costs a render
+    if (SLOTS != 0 && json.length <= MAX_KEPT_BYTES) CACHE.setPlain(slot(key), new Entry(key, json));
+    return json;
+  }
+
+  /** The contract's session object, key order as in the API document. */
+  static byte[] render(Session s) {
+    ByteArrayBuilder bytes = new ByteArrayBuilder(null, 512);
+    try (JsonGenerator g = JsonOut.FACTORY.createGenerator(bytes, JsonEncoding.UTF8)) {
+      g.writeStartObject();
+      g.writeStringField("session_id", s.sessionId());
+      g.writeStringField("kind", s.kind());
+      g.writeStringField("title", s.title());
+      if (s.lastMessage() == null) {
+        g.writeNullField("last_message");
+      } else {
+        g.writeObjectFieldStart("last_message");
+        g.writeNumberField("seq", s.lastMessage().seq());
+        g.writeStringField("sender_id", s.lastMessage().senderId());
+        g.writeStringField("preview", s.lastMessage().preview());
+        g.writeNumberField("ts", s.lastMessage().ts());
+        g.writeEndObject();
+      }
+      g.writeNumberField("read_seq", s.readSeq());
+      g.writeNumberField("unread_count", s.unreadCount());
+      g.writeNumberField("mention_count", s.mentionCount());
+      g.writeBooleanField("marked_unread", s.markedUnread());
+      g.writeNumberField("muted_until", s.mutedUntil());
+      if (s.draft() == null) {
+        g.writeNullField("draft");
+      } else {
+        g.writeObjectFieldStart("draft");
+        g.writeStringField("text", s.draft().text());
+        g.writeNumberField("ts", s.draft().ts());
+        g.writeEndObject();
+      }
+      g.writeStringField("box", s.box());
+      g.writeArrayFieldStart("groups");
+      for (String gid : s.groups()) g.writeString(gid);
+      g.writeEndArray();
+      g.writeNumberField("sort_key", s.sortKey());
+      g.writeNumberField("version", s.version());
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+
+  /** The contract's group object. */
+  static byte[] render(Group gr) {
+    ByteArrayBuilder bytes = new ByteArrayBuilder(null, 256);
+    try (JsonGenerator g = JsonOut.FACTORY.createGenerator(bytes, JsonEncoding.UTF8)) {
+      g.writeStartObject();
+      g.writeStringField("group_id", gr.groupId());
+      g.writeStringField("kind", gr.kind());
+      g.writeStringField("name", gr.name());
+      g.writeNumberField("position", gr.position());
+      g.writeArrayFieldStart("pinned");
+      for (String id : gr.pinned()) g.writeString(id);
+      g.writeEndArray();
+      g.writeNumberField("session_count", gr.sessionCount());
+      g.writeNumberField("unread_sessions", gr.unreadSessions());
+      g.writeNumberField("unread_messages", gr.unreadMessages());
+      g.writeNumberField("version", gr.version());
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return bytes.toByteArray();
+  }
+}
