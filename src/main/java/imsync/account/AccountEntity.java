@@ -41,6 +41,7 @@ import imsync.core.Session;
 import imsync.core.SyncPlanner;
 import imsync.core.SyncResult;
 import imsync.core.View;
+import imsync.json.SyncJson;
 import imsync.metrics.Metrics;
 import imsync.metrics.ShardLoad;
 import java.time.Duration;
@@ -378,7 +379,7 @@ public final class AccountEntity
 
   /** A batch within {@code limit} and, when {@code maxBytes > 0}, within that many bytes as the writer sends it. */
   private static SyncResult plan(AccountState st, View view, Cursor cursor, int limit, int maxBytes) {
-    return SyncPlanner.plan(st, view, cursor, limit);
+    return SyncPlanner.plan(st, view, cursor, limit, maxBytes, SyncJson.SIZES);
   }
 
   private SyncReply syncReply(SyncResult r) {
