@@ -32,14 +32,15 @@ public final class HotPathProbe {
     Api api = node.api();
     String service = Api.serviceToken();
     String[] ids = new String[accounts];
-    for (int a = 0; a < accounts; a++) ids[a] = "p" + a;
+    String run = "p" + (System.currentTimeMillis() % 1_000_000) + "-";
+    for (int a = 0; a < accounts; a++) ids[a] = run + a;
     long t0 = System.nanoTime();
     for (int a0 = 0; a0 < accounts; a0 += 250) {
       List<String> chunk = Arrays.asList(ids).subList(a0, Math.min(accounts, a0 + 250));
       for (int j0 = 0; j0 < 200; j0 += 50) {
         List<String> events = new ArrayList<>();
         for (int j = j0; j < j0 + 50; j++) events.add(message("c:" + j, 1, 1_764_400_000_000L + j, chunk));
-        check(api.post("/v1/ingest", service, "{\"events\":[" + String.join(",", events) + "]}"));
+        retry(api, "POST", "/v1/ingest", service, "{\"events\":[" + String.join(",", events) + "]}");
       }
     }
     String[] tokens = new String[accounts];
@@ -47,14 +48,14 @@ public final class HotPathProbe {
     for (int a = 0; a < accounts; a++) {
       tokens[a] = Api.deviceToken(ids[a], "hot");
       for (int k = 0; k < 4; k++) {
-        check(api.post("/v1/groups", tokens[a], "{\"group_id\":\"f" + k + "\",\"name\":\"Folder " + k + "\"}"));
+        retry(api, "POST", "/v1/groups", tokens[a], "{\"group_id\":\"f" + k + "\",\"name\":\"Folder " + k + "\"}");
         List<String> sids = new ArrayList<>();
-        for (int j = 0; j < 200; j++) if (SideBySideBenchmark.groupsOf(a, j).contains("f" + k)) sids.add("\"c:" + j + "\"");
-        check(api.put("/v1/groups/f" + k + "/sessions", tokens[a], "{\"sessions\":[" + String.join(",", sids) + "]}"));
+        for (int j = 0; j < 200; j++) if (groupsOf(a, j).contains("f" + k)) sids.add("\"c:" + j + "\"");
+        retry(api, "PUT", "/v1/groups/f" + k + "/sessions", tokens[a], "{\"sessions\":[" + String.join(",", sids) + "]}");
       }
       String c = null;
       while (true) {
-        JsonNode r = check(api.post("/v1/sync", tokens[a], c == null ? "{\"limit\":1000}" : "{\"cursor\":\"" + c + "\",\"limit\":1000}"));
+        JsonNode r = retry(api, "POST", "/v1/sync", tokens[a], c == null ? "{\"limit\":1000}" : "{\"cursor\":\"" + c + "\",\"limit\":1000}");
         c = r.get("cursor").asText();
         if (!r.get("has_more").asBoolean()) break;
       }
@@ -64,7 +65,7 @@ public final class HotPathProbe {
       List<String> chunk = Arrays.asList(ids).subList(a0, Math.min(accounts, a0 + 1000));
       List<String> events = new ArrayList<>();
       for (int j = 0; j < 10; j++) events.add(message("c:" + j, 2, 1_764_500_000_000L + j, chunk));
-      check(api.post("/v1/ingest", service, "{\"events\":[" + String.join(",", events) + "]}"));
+      retry(api, "POST", "/v1/ingest", service, "{\"events\":[" + String.join(",", events) + "]}");
     }
     String body0 = "{\"cursor\":\"" + cursors[0] + "\",\"limit\":200}";
     Api.Response sample = api.post("/v1/sync", tokens[0], body0);
@@ -99,6 +100,14 @@ public final class HotPathProbe {
     Thread.currentThread().join();
   }
 
+  /** Custom groups of session j of account a: 1 to 3 of f0..f3 (as the side-by-side benchmark). */
+  static List<String> groupsOf(int a, int j) {
+    int mix = Math.floorMod(a * 31 + j * 17, 12);
+    List<String> gs = new ArrayList<>();
+    for (int k = 0; k < 1 + mix % 3; k++) gs.add("f" + (mix / 3 + k) % 4);
+    return gs;
+  }
+
   static String message(String sid, long seq, long ts, List<String> accounts) {
     return "{\"type\":\"message\",\"account_ids\":[\"" + String.join("\",\"", accounts) + "\"],\"session_id\":\"" + sid
         + "\",\"session_kind\":\"group\",\"title\":\"Session " + sid + "\",\"seq\":" + seq
@@ -108,5 +117,13 @@ public final class HotPathProbe {
   static JsonNode check(Api.Response r) {
     if (r.status() != 200) throw new IllegalStateException(r.status() + " " + r.raw().body());
     return r.body();
+  }
+
+  /** The call, retried while the node answers 503 (a busy shared machine). */
+  static JsonNode retry(Api api, String method, String path, String token, String body) {
+    for (int attempt = 0; ; attempt++) {
+      Api.Response r = api.call(method, path, token, body);
+      if (r.status() != 503 || attempt == 30) return check(r);
+    }
   }
 }

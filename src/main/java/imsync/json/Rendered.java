@@ -2,7 +2,6 @@ package imsync.json;
 
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import imsync.core.Group;
 import imsync.core.Session;
 import java.io.IOException;
@@ -62,10 +61,54 @@ public final class Rendered {
     return json;
   }
 
+  /**
+   * A generator per thread, kept, writing one root value after another (no separator) into a buffer that
+   * is emptied after each: creating a generator per session costs more than writing the session.
+   */
+  private static final class Renderer {
+    final Out out = new Out();
+    final JsonGenerator g;
+
+    Renderer() {
+      try {
+        g = JsonOut.FACTORY.createGenerator(out, JsonEncoding.UTF8);
+        g.setRootValueSeparator(null);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    byte[] take() throws IOException {
+      g.flush();
+      byte[] json = out.toByteArray();
+      out.reset();
+      return json;
+    }
+  }
+
+  private static final class Out extends java.io.ByteArrayOutputStream {
+    Out() {
+      super(1024);
+    }
+  }
+
+  private static final ThreadLocal<Renderer> RENDERERS = ThreadLocal.withInitial(Renderer::new);
+
   /** The contract's session object, key order as in the API document. */
   static byte[] render(Session s) {
-    ByteArrayBuilder bytes = new ByteArrayBuilder(null, 512);
-    try (JsonGenerator g = JsonOut.FACTORY.createGenerator(bytes, JsonEncoding.UTF8)) {
+    Renderer r = RENDERERS.get();
+    try {
+      writeSession(r.g, s);
+      return r.take();
+    } catch (IOException | RuntimeException e) {
+      RENDERERS.remove(); // a generator that failed midway is not reused
+      if (e instanceof IOException io) throw new UncheckedIOException(io);
+      throw (RuntimeException) e;
+    }
+  }
+
+  private static void writeSession(JsonGenerator g, Session s) throws IOException {
+    {
       g.writeStartObject();
       g.writeStringField("session_id", s.sessionId());
       g.writeStringField("kind", s.kind());
@@ -100,16 +143,24 @@ public final class Rendered {
       g.writeNumberField("sort_key", s.sortKey());
       g.writeNumberField("version", s.version());
       g.writeEndObject();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
-    return bytes.toByteArray();
   }
 
   /** The contract's group object. */
   static byte[] render(Group gr) {
-    ByteArrayBuilder bytes = new ByteArrayBuilder(null, 256);
-    try (JsonGenerator g = JsonOut.FACTORY.createGenerator(bytes, JsonEncoding.UTF8)) {
+    Renderer r = RENDERERS.get();
+    try {
+      writeGroup(r.g, gr);
+      return r.take();
+    } catch (IOException | RuntimeException e) {
+      RENDERERS.remove();
+      if (e instanceof IOException io) throw new UncheckedIOException(io);
+      throw (RuntimeException) e;
+    }
+  }
+
+  private static void writeGroup(JsonGenerator g, Group gr) throws IOException {
+    {
       g.writeStartObject();
       g.writeStringField("group_id", gr.groupId());
       g.writeStringField("kind", gr.kind());
@@ -123,9 +174,6 @@ public final class Rendered {
       g.writeNumberField("unread_messages", gr.unreadMessages());
       g.writeNumberField("version", gr.version());
       g.writeEndObject();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
-    return bytes.toByteArray();
   }
 }
