@@ -77,7 +77,7 @@ public final class HotPathProbe {
     Files.createDirectories(dir);
     StringBuilder lua = new StringBuilder("local reqs = {}\n");
     for (int a = 0; a < accounts; a++) {
-      lua.append("reqs[").append(a + 1).append("] = wrk.format(\"POST\", \"/v1/sync\", {[\"Authorization\"]=\"Bearer ")
+      lua.append("reqs[").append(a + 1).append("] = wrk.format(\"POST\", \"/v1/sync\", {[\"Host\"]=\"127.0.0.1\", [\"Authorization\"]=\"Bearer ")
           .append(tokens[a]).append("\", [\"Content-Type\"]=\"application/json\"}, '{\"cursor\":\"").append(cursors[a])
           .append("\",\"limit\":200}')\n");
     }

@@ -15,6 +15,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * new instance and misses. Bounded by slot count and by the size of what it keeps (a large session is
  * rendered each time), so it holds the hot sessions of the node, never every session of every account.
  *
+ * <p>Two-way set-associative: an object may sit in either slot of its pair, the newer in the first, so
+ * two hot objects that hash alike do not evict each other on every use.
+ *
  * <p>Slots: {@code -Dimsync.render-cache.slots} (a power of two, default 32768; 0 turns the cache off).
  */
 public final class Rendered {
@@ -30,7 +33,7 @@ public final class Rendered {
 
   private static int slots() {
     int n = Integer.getInteger("imsync.render-cache.slots", 32768);
-    return n <= 0 ? 0 : Integer.highestOneBit(n);
+    return n < 2 ? 0 : Integer.highestOneBit(n);
   }
 
   public static byte[] session(Session s) {
@@ -43,21 +46,30 @@ public final class Rendered {
     return hit != null ? hit : keep(g, render(g));
   }
 
+  /** The first slot of the key's pair; the second is the next one. */
   private static int slot(Object key) {
     int h = System.identityHashCode(key);
     h ^= h >>> 16;
-    return h & (SLOTS - 1);
+    return h & (SLOTS - 2);
   }
 
   private static byte[] lookup(Object key) {
-    if (SLOTS == 0) return null;
-    Entry e = CACHE.getPlain(slot(key));
+    if (SLOTS < 2) return null;
+    int i = slot(key);
+    Entry e = CACHE.getPlain(i);
+    if (e != null && e.key == key) return e.json;
+    e = CACHE.getPlain(i + 1);
     return e != null && e.key == key ? e.json : null;
   }
 
   private static byte[] keep(Object key, byte[] json) {
     // a racy publication is fine: Entry is immutable (final fields), a lost update only costs a render
-    if (SLOTS != 0 && json.length <= MAX_KEPT_BYTES) CACHE.setPlain(slot(key), new Entry(key, json));
+    if (SLOTS >= 2 && json.length <= MAX_KEPT_BYTES) {
+      int i = slot(key);
+      Entry older = CACHE.getPlain(i);
+      if (older != null) CACHE.setPlain(i + 1, older);
+      CACHE.setPlain(i, new Entry(key, json));
+    }
     return json;
   }
 
