@@ -43,6 +43,7 @@ import imsync.core.VerifyPlanner;
 import imsync.core.SyncPlanner;
 import imsync.core.SyncResult;
 import imsync.core.View;
+import imsync.json.SyncJson;
 import imsync.metrics.Metrics;
 import imsync.metrics.ShardLoad;
 import java.time.Duration;
@@ -72,9 +73,10 @@ public final class AccountEntity
   /**
    * cursor: the client's opaque string or null; decoded here, where the account id is known. waitMs > 0:
    * long poll. deviceId: whose progress the cursor acknowledges (null: record nothing, as for the stream,
-   * whose acks come separately).
+   * whose acks come separately). maxBytes > 0: the answer's byte budget (API v1.1 {@code max_bytes}); 0: none.
    */
-  public record Sync(String cursor, List<String> groups, int limit, long waitMs, String deviceId, ActorRef<Reply> replyTo)
+  public record Sync(String cursor, List<String> groups, int limit, int maxBytes, long waitMs, String deviceId,
+                     ActorRef<Reply> replyTo)
       implements Command {}
 
   /** A stream client's acknowledgement of a cursor. */
@@ -214,7 +216,7 @@ public final class AccountEntity
   /** Sequence number of the latest snapshot (loaded or taken since). */
   private long snapshotSequenceNr;
 
-  private record Waiter(View view, Cursor cursor, int limit, ActorRef<Reply> replyTo) {}
+  private record Waiter(View view, Cursor cursor, int limit, int maxBytes, ActorRef<Reply> replyTo) {}
 
   static final Duration DEVICE_FLUSH = Duration.ofSeconds(5);
 
@@ -374,16 +376,21 @@ public final class AccountEntity
     }
     if (c.deviceId() != null) noteDevice(st, c.deviceId(), cursor);
     View view = new View(c.groups());
-    SyncResult r = SyncPlanner.plan(st, view, cursor, c.limit());
+    SyncResult r = plan(st, view, cursor, c.limit(), c.maxBytes());
     if (r.isEmpty() && c.waitMs() > 0) {
       // Long poll: kept until a change reaches this view (wakeWaiters) or the deadline (a timer per waiter).
       long id = nextWaiterId++;
-      waiters.put(id, new Waiter(view, cursor, c.limit(), c.replyTo()));
+      waiters.put(id, new Waiter(view, cursor, c.limit(), c.maxBytes(), c.replyTo()));
       metrics.longPolls(1);
       timers.startSingleTimer(new WaitExpired(id), new WaitExpired(id), Duration.ofMillis(c.waitMs()));
       return Effect().noReply();
     }
     return Effect().reply(c.replyTo(), syncReply(r));
+  }
+
+  /** A batch within {@code limit} and, when {@code maxBytes > 0}, within that many bytes as the writer sends it. */
+  private static SyncResult plan(AccountState st, View view, Cursor cursor, int limit, int maxBytes) {
+    return SyncPlanner.plan(st, view, cursor, limit, maxBytes, SyncJson.SIZES);
   }
 
   private SyncReply syncReply(SyncResult r) {
@@ -399,7 +406,7 @@ public final class AccountEntity
     while (it.hasNext()) {
       var e = it.next();
       Waiter w = e.getValue();
-      SyncResult r = SyncPlanner.plan(st, w.view(), w.cursor(), w.limit());
+      SyncResult r = plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes());
       if (!r.isEmpty()) {
         timers.cancel(new WaitExpired(e.getKey()));
         w.replyTo().tell(syncReply(r));
@@ -412,13 +419,13 @@ public final class AccountEntity
   private ReplyEffect<AccountEvent, AccountState> onWaitExpired(AccountState st, WaitExpired c) {
     Waiter w = waiters.remove(c.waiterId());
     if (w != null) metrics.longPolls(-1);
-    if (w != null) w.replyTo().tell(syncReply(SyncPlanner.plan(st, w.view(), w.cursor(), w.limit())));
+    if (w != null) w.replyTo().tell(syncReply(plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes())));
     return Effect().noReply();
   }
 
   /** Answers every waiter with what it would get now (an empty batch and a cursor as good as its own). */
   private void answerAllWaiters(AccountState st) {
-    for (Waiter w : waiters.values()) w.replyTo().tell(syncReply(SyncPlanner.plan(st, w.view(), w.cursor(), w.limit())));
+    for (Waiter w : waiters.values()) w.replyTo().tell(syncReply(plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes())));
     metrics.longPolls(-waiters.size());
     waiters.clear();
   }

@@ -21,14 +21,22 @@ public final class CursorCodec {
   /** 2: a first-sync cursor carries the pinned hash. Format 1 cursors (issued before) still decode. */
   private static final byte FORMAT = 2;
   private static final byte FORMAT_1 = 1;
+  /** 3: format 2 plus the group progress of a byte-budgeted run ({@link Cursor#groupsAfter()}), at the end. */
+  private static final byte FORMAT_3 = 3;
   private static final byte FIRST = 1;
   private static final byte DELTA = 2;
   private static final int MAC_BYTES = 12;
 
   private final SecretKeySpec key;
+  /**
+   * One keyed Mac per thread: {@code Mac.getInstance} looks up providers and {@code init} derives the key
+   * pads, which cost more than the MAC of a cursor itself. A Mac resets after {@code doFinal}.
+   */
+  private final ThreadLocal<Mac> macs;
 
   public CursorCodec(byte[] secret) {
     this.key = new SecretKeySpec(secret.length == 0 ? new byte[1] : secret.clone(), "HmacSHA256");
+    this.macs = ThreadLocal.withInitial(this::newMac);
   }
 
   /** Thrown for a cursor that does not decode or does not belong to the account. */
@@ -39,10 +47,38 @@ public final class CursorCodec {
   }
 
   public String encode(String accountId, Cursor cursor) {
+    byte[] body = body(cursor);
+    byte[] mac = mac(accountId, body);
+    byte[] all = Arrays.copyOf(body, body.length + MAC_BYTES);
+    System.arraycopy(mac, 0, all, body.length, MAC_BYTES);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(all);
+  }
+
+  /** The length of {@link #encode}'s string for this cursor (for any account: the MAC has a fixed size). */
+  public static int encodedChars(Cursor cursor) {
+    int bytes = body(cursor).length + MAC_BYTES;
+    return (bytes * 4 + 2) / 3; // base64 without padding
+  }
+
+  /**
+   * An upper bound of {@link #encodedChars} for any cursor whose session id has at most {@code idChars}
+   * characters and whose group progress id (if any; 0: none) at most {@code groupIdChars}, all numbers at
+   * their longest. Ids are ASCII (their patterns), one byte a character.
+   */
+  public static int maxEncodedChars(int idChars, int groupIdChars) {
+    int head = 1 + 4 + 10 + 1;
+    int first = 10 + 5 + 1 + 10 + 2 + idChars + 8;
+    int delta = 10 + 1 + 2 + idChars + 10;
+    int groups = groupIdChars > 0 ? 10 + 2 + groupIdChars : 0;
+    int bytes = head + Math.max(first, delta) + groups + MAC_BYTES;
+    return (bytes * 4 + 2) / 3;
+  }
+
+  private static byte[] body(Cursor cursor) {
     try {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream(48);
       DataOutputStream out = new DataOutputStream(bytes);
-      out.writeByte(FORMAT);
+      out.writeByte(cursor.groupsAfter() == null ? FORMAT : FORMAT_3);
       out.writeInt(cursor.viewHash());
       writeVar(out, cursor.groupsVersion());
       if (cursor instanceof Cursor.First f) {
@@ -63,12 +99,12 @@ public final class CursorCodec {
         if (d.after().sessionId() != null) out.writeUTF(d.after().sessionId());
         writeVar(out, d.after().version() - d.base()); // small: how far this run of pages has come
       }
+      if (cursor.groupsAfter() != null) {
+        writeVar(out, cursor.groupsAfter().version());
+        out.writeUTF(cursor.groupsAfter().sessionId());
+      }
       out.flush();
-      byte[] body = bytes.toByteArray();
-      byte[] mac = mac(accountId, body);
-      byte[] all = Arrays.copyOf(body, body.length + MAC_BYTES);
-      System.arraycopy(mac, 0, all, body.length, MAC_BYTES);
-      return Base64.getUrlEncoder().withoutPadding().encodeToString(all);
+      return bytes.toByteArray();
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
@@ -90,7 +126,7 @@ public final class CursorCodec {
     try {
       DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(body));
       byte format = in.readByte();
-      if (format != FORMAT && format != FORMAT_1) throw new InvalidCursorException("cursor format is not supported");
+      if (format != FORMAT && format != FORMAT_1 && format != FORMAT_3) throw new InvalidCursorException("cursor format is not supported");
       int view = in.readInt();
       long groupsVersion = readVar(in);
       byte type = in.readByte();
@@ -99,17 +135,23 @@ public final class CursorCodec {
         int pinned = (int) readVar(in);
         SortEntry after = in.readBoolean() ? new SortEntry(readVar(in), in.readUTF()) : null;
         long pinnedHash = format == FORMAT_1 ? Cursor.NO_PINNED_HASH : in.readLong();
-        return new Cursor.First(view, groupsVersion, snapshot, pinned, after, pinnedHash);
+        return new Cursor.First(view, groupsVersion, snapshot, pinned, after, pinnedHash, groupsAfter(format, in));
       } else if (type == DELTA) {
         long version = readVar(in);
         String id = in.readBoolean() ? in.readUTF() : null;
         long base = version - readVar(in);
-        return new Cursor.Delta(view, groupsVersion, new VersionKey(version, id), base);
+        return new Cursor.Delta(view, groupsVersion, new VersionKey(version, id), base, groupsAfter(format, in));
       }
       throw new InvalidCursorException("cursor format is not supported");
     } catch (IOException e) {
       throw new InvalidCursorException("cursor is not a cursor this server issued");
     }
+  }
+
+  private static VersionKey groupsAfter(byte format, DataInputStream in) throws IOException {
+    if (format != FORMAT_3) return null;
+    long version = readVar(in);
+    return new VersionKey(version, in.readUTF());
   }
 
   /** Zig-zag varint: small numbers (most versions, -1) take one or two bytes. */
@@ -132,16 +174,21 @@ public final class CursorCodec {
     throw new IOException("varint too long");
   }
 
-  private byte[] mac(String accountId, byte[] body) {
+  private Mac newMac() {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(key);
-      mac.update(accountId.getBytes(StandardCharsets.UTF_8));
-      mac.update((byte) 0);
-      mac.update(body);
-      return mac.doFinal();
+      return mac;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private byte[] mac(String accountId, byte[] body) {
+    Mac mac = macs.get();
+    mac.update(accountId.getBytes(StandardCharsets.UTF_8));
+    mac.update((byte) 0);
+    mac.update(body);
+    return mac.doFinal();
   }
 }

@@ -23,44 +23,119 @@ public final class SyncPlanner {
   private SyncPlanner() {}
 
   public static SyncResult plan(AccountState st, View view, Cursor cursor, int limit) {
+    return plan(st, view, cursor, limit, 0, null);
+  }
+
+  /**
+   * A batch of at most {@code limit} sessions and, when {@code maxBytes > 0}, whose answer as the writer
+   * sends it ({@code sizes}) is at most {@code maxBytes} long, unless a single session (or group) alone does
+   * not fit: then it goes alone. Groups come first; when they do not all fit they are spread over pages in
+   * (version, group id) order, with the progress in the cursor ({@link Cursor#groupsAfter()}).
+   *
+   * <p>The cursor's length is only known once the page is planned: the page is planned with room for a
+   * cursor of ordinary length and, in the rare case its cursor came out longer (a long id at its
+   * position), planned again with room for the longest cursor there can be.
+   */
+  public static SyncResult plan(AccountState st, View view, Cursor cursor, int limit, int maxBytes, SizeModel sizes) {
     if (limit < 1) throw new IllegalArgumentException("limit must be at least 1");
+    if (maxBytes <= 0) return planWithin(st, view, cursor, limit, null);
+    SyncResult r = planWithin(st, view, cursor, limit, new Budget(maxBytes, sizes, CursorCodec.maxEncodedChars(32, 0)));
+    if (bytes(r, sizes) <= maxBytes || entries(r) <= 1) return r;
+    return planWithin(st, view, cursor, limit, new Budget(maxBytes, sizes, CursorCodec.maxEncodedChars(128, 128)));
+  }
+
+  /** The answer's length as the writer sends it. */
+  public static int bytes(SyncResult r, SizeModel sizes) {
+    int n = sizes.envelopeBytes(r.version(), r.reset(), CursorCodec.encodedChars(r.cursor())) - (r.hasMore() ? 1 : 0);
+    n += Math.max(0, r.groups().size() - 1) + Math.max(0, r.removedGroups().size() - 1)
+        + Math.max(0, r.sessions().size() - 1) + Math.max(0, r.removedSessions().size() - 1);
+    for (Group g : r.groups()) n += sizes.groupBytes(g);
+    for (String id : r.removedGroups()) n += sizes.idBytes(id);
+    for (Session s : r.sessions()) n += sizes.sessionBytes(s);
+    for (String id : r.removedSessions()) n += sizes.idBytes(id);
+    return n;
+  }
+
+  private static int entries(SyncResult r) {
+    return r.groups().size() + r.removedGroups().size() + r.sessions().size() + r.removedSessions().size();
+  }
+
+  private static SyncResult planWithin(AccountState st, View view, Cursor cursor, int limit, Budget budget) {
     boolean reset = cursor != null && !usable(st, view, cursor);
     Cursor from = cursor == null || reset
         ? new Cursor.First(view.hash(), -1, st.version(), 0, null, pinnedHash(pinnedOfView(st, view)))
         : cursor;
 
-    List<Group> groups = new ArrayList<>();
-    List<String> removedGroups = new ArrayList<>();
-    collectGroups(st, view, from.groupsVersion(), groups, removedGroups);
+    Batch batch = new Batch(limit, budget, budget == null ? 0 : budget.sizes.envelopeBytes(st.version(), reset, budget.cursorChars));
+    VersionKey groupsAfter = collectGroups(st, view, from, batch);
 
-    Batch batch = new Batch(limit);
     Cursor next;
     if (from instanceof Cursor.First first) {
       next = walkFirst(st, view, first, batch);
     } else {
       next = readDelta(st, view, (Cursor.Delta) from, batch);
     }
-    boolean hasMore = !(next instanceof Cursor.Delta d && d.after().equals(VersionKey.endOf(st.version())));
-    return new SyncResult(next, hasMore, reset, st.version(), groups, removedGroups, batch.sessions, batch.removed);
+    boolean hasMore = groupsAfter != null || !(next instanceof Cursor.Delta d && d.after().equals(VersionKey.endOf(st.version())));
+    if (groupsAfter != null) next = next.withGroups(from.groupsVersion(), groupsAfter);
+    return new SyncResult(next, hasMore, reset, st.version(), batch.groups, batch.removedGroups, batch.sessions, batch.removed);
   }
 
   /** A cursor from another view, from before the tombstone horizon, or from a newer history resets. */
   private static boolean usable(AccountState st, View view, Cursor c) {
     if (c.viewHash() != view.hash()) return false;
     if (c.groupsVersion() > st.version() || (c.groupsVersion() >= 0 && c.groupsVersion() < st.prunedThrough())) return false;
+    if (c.groupsAfter() != null && (c.groupsAfter().version() > st.version() || c.groupsAfter().version() <= c.groupsVersion())) return false;
     long base = c instanceof Cursor.First f ? f.snapshotVersion() : ((Cursor.Delta) c).base();
     long at = c instanceof Cursor.First f ? f.snapshotVersion() : ((Cursor.Delta) c).after().version();
     return at <= st.version() && base <= at && base >= st.prunedThrough();
   }
 
-  private static void collectGroups(AccountState st, View view, long since, List<Group> out, List<String> removed) {
+  /**
+   * Puts the groups and group removals the client has not had into the batch. Returns null when they are
+   * all in, else the (version, group id) up to which they are: under a byte budget that cannot hold them
+   * all, they go in that order, as many as fit (at least one), and the rest on the next pages.
+   */
+  private static VersionKey collectGroups(AccountState st, View view, Cursor from, Batch batch) {
+    long since = from.groupsVersion();
+    VersionKey after = from.groupsAfter();
+    List<Group> groups = new ArrayList<>();
+    List<GroupTombstone> removed = new ArrayList<>();
     for (Group g : st.groupsInOrder()) {
-      if (g.version() > since && view.containsGroup(g.groupId())) out.add(g);
+      if (g.version() > since && view.containsGroup(g.groupId()) && (after == null || key(g).compareTo(after) > 0)) groups.add(g);
     }
-    if (since < 0) return; // a fresh client holds no groups to remove
-    for (GroupTombstone t : st.removedGroups()) {
-      if (t.version() > since && view.containsGroup(t.groupId())) removed.add(t.groupId());
+    // a fresh client holds no groups to remove, unless it got some on earlier pages of this run
+    if (since >= 0 || after != null) {
+      for (GroupTombstone t : st.removedGroups()) {
+        if (t.version() > since && view.containsGroup(t.groupId()) && (after == null || key(t).compareTo(after) > 0)) removed.add(t);
+      }
     }
+    if (batch.budget == null || batch.fitsGroups(groups, removed)) {
+      for (Group g : groups) batch.addGroup(g);
+      for (GroupTombstone t : removed) batch.addRemovedGroup(t.groupId());
+      return null;
+    }
+    List<Object> pending = new ArrayList<>(groups);
+    pending.addAll(removed);
+    pending.sort((a, b) -> key(a).compareTo(key(b)));
+    VersionKey last = null;
+    for (Object o : pending) {
+      if (o instanceof Group g) {
+        if (!batch.fitsGroup(g)) return last;
+        batch.addGroup(g);
+      } else {
+        GroupTombstone t = (GroupTombstone) o;
+        if (!batch.fitsRemovedGroup(t.groupId())) return last;
+        batch.addRemovedGroup(t.groupId());
+      }
+      last = key(o);
+    }
+    return null;
+  }
+
+  private static VersionKey key(Object groupOrTombstone) {
+    return groupOrTombstone instanceof Group g
+        ? new VersionKey(g.version(), g.groupId())
+        : new VersionKey(((GroupTombstone) groupOrTombstone).version(), ((GroupTombstone) groupOrTombstone).groupId());
   }
 
   private static Cursor walkFirst(AccountState st, View view, Cursor.First c, Batch batch) {
@@ -72,7 +147,12 @@ public final class SyncPlanner {
           return new Cursor.First(c.viewHash(), st.version(), c.snapshotVersion(), pinnedOffset, null, c.pinnedHash());
         }
         Session s = st.session(pinned.get(pinnedOffset));
-        if (s != null) batch.add(s);
+        if (s != null) {
+          if (!batch.fits(s)) {
+            return new Cursor.First(c.viewHash(), st.version(), c.snapshotVersion(), pinnedOffset, null, c.pinnedHash());
+          }
+          batch.add(s);
+        }
       }
     }
     // The pinned phase sent these; the walk meets them again at their sort position. Skip them while the
@@ -92,8 +172,12 @@ public final class SyncPlanner {
       if (batch.full()) {
         return new Cursor.First(c.viewHash(), st.version(), c.snapshotVersion(), Cursor.PINNED_DONE, position, c.pinnedHash());
       }
+      Session s = st.session(next.sessionId());
+      if (!batch.fits(s)) {
+        return new Cursor.First(c.viewHash(), st.version(), c.snapshotVersion(), Cursor.PINNED_DONE, position, c.pinnedHash());
+      }
       position = next;
-      batch.add(st.session(position.sessionId()));
+      batch.add(s);
     }
     return readDelta(st, view, Cursor.Delta.caughtUp(c.viewHash(), c.snapshotVersion()), batch);
   }
@@ -126,8 +210,12 @@ public final class SyncPlanner {
         return new Cursor.Delta(c.viewHash(), st.version(), position, c.base());
       }
       Session s = st.session(key.sessionId());
-      if (s != null && view.contains(s)) batch.add(s);
-      else batch.remove(key.sessionId()); // deleted, or left the view
+      boolean upsert = s != null && view.contains(s); // else deleted, or left the view
+      if (upsert ? !batch.fits(s) : !batch.fitsRemoved(key.sessionId())) {
+        return new Cursor.Delta(c.viewHash(), st.version(), position, c.base());
+      }
+      if (upsert) batch.add(s);
+      else batch.remove(key.sessionId());
       position = key;
     }
     return Cursor.Delta.caughtUp(c.viewHash(), st.version());
@@ -198,15 +286,73 @@ public final class SyncPlanner {
     }
   }
 
-  /** Collects one response's sessions; {@code limit} bounds sessions + removed. */
+  /** A byte budget: {@code cursorChars} is the room kept for the cursor. */
+  private record Budget(int maxBytes, SizeModel sizes, int cursorChars) {}
+
+  /**
+   * Collects one response; {@code limit} bounds sessions + removed. Under a budget it counts the answer's
+   * bytes as it grows (envelope, entries, commas), and anything fits into a page that is still empty.
+   */
   private static final class Batch {
     final int limit;
+    final Budget budget;
+    final List<Group> groups = new ArrayList<>();
+    final List<String> removedGroups = new ArrayList<>();
     final List<Session> sessions = new ArrayList<>();
     final List<String> removed = new ArrayList<>();
     final Set<String> ids = new HashSet<>();
+    int bytes;
 
-    Batch(int limit) {
+    Batch(int limit, Budget budget, int envelopeBytes) {
       this.limit = limit;
+      this.budget = budget;
+      this.bytes = envelopeBytes;
+    }
+
+    private boolean empty() {
+      return groups.isEmpty() && removedGroups.isEmpty() && sessions.isEmpty() && removed.isEmpty();
+    }
+
+    private boolean fits(int entryBytes, int inArray) {
+      return budget == null || empty() || bytes + entryBytes + (inArray > 0 ? 1 : 0) <= budget.maxBytes;
+    }
+
+    boolean fits(Session s) {
+      return budget == null || fits(budget.sizes.sessionBytes(s), sessions.size());
+    }
+
+    boolean fitsRemoved(String id) {
+      return budget == null || fits(budget.sizes.idBytes(id), removed.size());
+    }
+
+    boolean fitsGroup(Group g) {
+      return budget == null || fits(budget.sizes.groupBytes(g), groups.size());
+    }
+
+    boolean fitsRemovedGroup(String id) {
+      return budget == null || fits(budget.sizes.idBytes(id), removedGroups.size());
+    }
+
+    /** Whether all of these fit at once (into an empty page). */
+    boolean fitsGroups(List<Group> gs, List<GroupTombstone> ts) {
+      int n = bytes + Math.max(0, gs.size() - 1) + Math.max(0, ts.size() - 1);
+      for (Group g : gs) n += budget.sizes.groupBytes(g);
+      for (GroupTombstone t : ts) n += budget.sizes.idBytes(t.groupId());
+      return n <= budget.maxBytes;
+    }
+
+    private void count(int entryBytes, int inArray) {
+      if (budget != null) bytes += entryBytes + (inArray > 0 ? 1 : 0);
+    }
+
+    void addGroup(Group g) {
+      if (budget != null) count(budget.sizes.groupBytes(g), groups.size());
+      groups.add(g);
+    }
+
+    void addRemovedGroup(String id) {
+      if (budget != null) count(budget.sizes.idBytes(id), removedGroups.size());
+      removedGroups.add(id);
     }
 
     boolean full() {
@@ -218,11 +364,15 @@ public final class SyncPlanner {
     }
 
     void add(Session s) {
-      if (ids.add(s.sessionId())) sessions.add(s);
+      if (!ids.add(s.sessionId())) return;
+      if (budget != null) count(budget.sizes.sessionBytes(s), sessions.size());
+      sessions.add(s);
     }
 
     void remove(String id) {
-      if (ids.add(id)) removed.add(id);
+      if (!ids.add(id)) return;
+      if (budget != null) count(budget.sizes.idBytes(id), removed.size());
+      removed.add(id);
     }
   }
 }

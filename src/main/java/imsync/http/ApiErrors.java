@@ -6,8 +6,7 @@ import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.StatusCode;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.model.headers.RetryAfter;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import imsync.json.JsonOut;
 import imsync.core.ErrorCode;
 
 /** Builds every error response: {@code {"error": {"code", "message"}}}, with Retry-After where the contract wants it. */
@@ -15,13 +14,9 @@ public final class ApiErrors {
   private ApiErrors() {}
 
   public static HttpResponse response(StatusCode status, String code, String message) {
-    ObjectNode body = JsonNodeFactory.instance.objectNode();
-    ObjectNode err = body.putObject("error");
-    err.put("code", code);
-    err.put("message", message);
-    HttpResponse r = HttpResponse.create().withStatus(status)
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));
-    return r;
+    byte[] body = JsonOut.write(o -> o.startObject().startObject("error").field("code", code).field("message", message)
+        .endObject().endObject());
+    return HttpResponse.create().withStatus(status).withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body));
   }
 
   public static HttpResponse unavailable(String message, int retryAfterSeconds) {

@@ -36,11 +36,8 @@ public final class DeviceRoutes extends HttpSupport {
             reply -> render((AccountEntity.DevicesReply) reply)))),
         path(PathMatchers.segment(), rawId -> delete(() -> {
           String id = Json.id(rawId, Json.ACCOUNT_ID, "device_id");
-          return askAccount(p.accountId(), r -> new AccountEntity.RemoveDevice(id, r), reply -> {
-            ObjectNode n = JsonViews.object();
-            n.put("removed_device", ((AccountEntity.DeviceRemovedReply) reply).deviceId());
-            return n;
-          });
+          return askAccount(p.accountId(), r -> new AccountEntity.RemoveDevice(id, r), (reply, o) ->
+              o.startObject().field("removed_device", ((AccountEntity.DeviceRemovedReply) reply).deviceId()).endObject());
         })))));
   }
 }

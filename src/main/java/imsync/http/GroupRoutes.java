@@ -2,14 +2,13 @@ package imsync.http;
 
 import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.Route;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import imsync.Settings;
 import imsync.account.AccountEntity;
 import imsync.core.EntriesPage;
 import imsync.core.Group;
 import imsync.core.SmartRule;
 import imsync.core.SortEntry;
+import imsync.json.JsonOut;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
@@ -25,13 +24,11 @@ public final class GroupRoutes extends HttpSupport {
   public Route route() {
     return pathPrefix(PathMatchers.segment("v1").slash("groups"), () -> concat(
         pathEnd(() -> authenticated(Auth.Scope.DEVICE, p -> concat(
-            get(() -> askAccount(p.accountId(), AccountEntity.GetGroups::new, reply -> {
+            get(() -> askAccount(p.accountId(), AccountEntity.GetGroups::new, (reply, o) -> {
               var g = (AccountEntity.GroupsReply) reply;
-              ObjectNode n = JsonViews.object();
-              var arr = n.putArray("groups");
-              for (Group group : g.groups()) arr.add(JsonViews.group(group));
-              n.put("version", g.version());
-              return n;
+              o.startObject().startArray("groups");
+              for (Group group : g.groups()) o.group(group);
+              o.endArray().field("version", g.version()).endObject();
             })),
             post(() -> jsonBody(false, body -> {
               String gid = Json.optionalString(body, "group_id");
@@ -55,12 +52,9 @@ public final class GroupRoutes extends HttpSupport {
                     SmartRule rule = SmartRules.optional(body);
                     return askAccount(account, r -> new AccountEntity.PatchGroup(gid, name, pos, rule, r), GroupRoutes::group);
                   })),
-                  delete(() -> askAccount(account, r -> new AccountEntity.DeleteGroup(gid, r), reply -> {
+                  delete(() -> askAccount(account, r -> new AccountEntity.DeleteGroup(gid, r), (reply, o) -> {
                     var rm = (AccountEntity.GroupRemovedReply) reply;
-                    ObjectNode n = JsonViews.object();
-                    n.put("removed_group", rm.groupId());
-                    n.put("version", rm.version());
-                    return n;
+                    o.startObject().field("removed_group", rm.groupId()).field("version", rm.version()).endObject();
                   })))),
               path("entries", () -> get(() -> parameterOptional("limit", limitText -> parameterOptional("after", afterText -> {
                 int limit = pageLimit(limitText);
@@ -72,13 +66,9 @@ public final class GroupRoutes extends HttpSupport {
                 if (!Json.present(body, "sessions")) throw ApiException.invalid("sessions is required");
                 List<String> ids = Json.stringList(body.get("sessions"), "sessions", 1, 1000);
                 for (String id : ids) Json.id(id, Json.SESSION_ID, "sessions");
-                return askAccount(account, r -> new AccountEntity.AddMembers(gid, ids, r), reply -> {
+                return askAccount(account, r -> new AccountEntity.AddMembers(gid, ids, r), (reply, o) -> {
                   var m = (AccountEntity.MembersAddedReply) reply;
-                  ObjectNode n = JsonViews.object();
-                  n.set("group", JsonViews.group(m.group()));
-                  n.put("added", m.added());
-                  n.put("version", m.version());
-                  return n;
+                  o.startObject().group("group", m.group()).field("added", m.added()).field("version", m.version()).endObject();
                 });
               }))),
               path(PathMatchers.segment("sessions").slash(PathMatchers.segment()), rawSid -> {
@@ -126,36 +116,29 @@ public final class GroupRoutes extends HttpSupport {
     throw ApiException.invalid("after is not a token this server issued");
   }
 
-  static JsonNode group(AccountEntity.Reply reply) {
+  static void group(AccountEntity.Reply reply, JsonOut o) {
     var g = (AccountEntity.GroupReply) reply;
-    ObjectNode n = JsonViews.object();
-    n.set("group", JsonViews.group(g.group()));
-    n.put("version", g.version());
-    return n;
+    o.startObject().group("group", g.group()).field("version", g.version()).endObject();
   }
 
-  static JsonNode member(AccountEntity.Reply reply) {
+  static void member(AccountEntity.Reply reply, JsonOut o) {
     var m = (AccountEntity.MemberReply) reply;
-    ObjectNode n = JsonViews.object();
-    n.set("session", JsonViews.session(m.session()));
-    n.set("group", JsonViews.group(m.group()));
-    n.put("version", m.version());
-    return n;
+    o.startObject().session("session", m.session()).group("group", m.group()).field("version", m.version()).endObject();
   }
 
-  static JsonNode entries(AccountEntity.Reply reply) {
+  static void entries(AccountEntity.Reply reply, JsonOut o) {
     var e = (AccountEntity.EntriesReply) reply;
-    ObjectNode n = JsonViews.object();
-    var arr = n.putArray("entries");
+    o.startObject().startArray("entries");
     for (EntriesPage.Entry entry : e.entries()) {
-      ObjectNode o = arr.addObject();
-      o.put("session_id", entry.sessionId());
-      o.put("sort_key", entry.sortKey());
-      o.put("pinned", entry.pinned());
+      o.startObject()
+          .field("session_id", entry.sessionId())
+          .field("sort_key", entry.sortKey())
+          .field("pinned", entry.pinned())
+          .endObject();
     }
-    if (e.next() == null) n.putNull("next");
-    else n.put("next", encodePosition(e.next()));
-    n.put("version", e.version());
-    return n;
+    o.endArray();
+    if (e.next() == null) o.nullField("next");
+    else o.field("next", encodePosition(e.next()));
+    o.field("version", e.version()).endObject();
   }
 }

@@ -4,6 +4,7 @@ import akka.actor.typed.ActorRef;
 import akka.http.javadsl.model.AttributeKey;
 import akka.http.javadsl.model.ContentTypes;
 import akka.http.javadsl.model.HttpEntities;
+import akka.http.javadsl.model.HttpEntity;
 import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.model.headers.RetryAfter;
@@ -16,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import imsync.Settings;
 import imsync.account.AccountEntity;
 import imsync.core.Box;
+import imsync.json.JsonOut;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
@@ -91,19 +93,27 @@ public abstract class HttpSupport extends AllDirectives {
 
   /** Reads the whole body (at most the configured size: else 413) and parses it as a JSON object. */
   protected Route jsonBody(boolean emptyIsObject, Function<JsonNode, Route> inner) {
-    return extractMaterializer(mat -> extractRequestEntity(entity -> {
+    return bodyBytes(bytes -> inner.apply(Json.object(new String(bytes, StandardCharsets.UTF_8), emptyIsObject)));
+  }
+
+  /**
+   * Reads the whole body (at most the configured size: else 413) as bytes. A body that arrived whole (the
+   * usual small request) is used as it is, without a round through {@code toStrict}'s future.
+   */
+  protected Route bodyBytes(Function<byte[], Route> inner) {
+    return extractRequestEntity(entity -> {
       if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > settings.maxBodyBytes()) {
         return complete(payloadTooLarge());
       }
-      return onComplete(entity.toStrict(settings.askTimeout().toMillis(), settings.maxBodyBytes(), mat), strict -> {
+      if (entity instanceof HttpEntity.Strict whole) return inner.apply(whole.getData().toArray());
+      return extractMaterializer(mat -> onComplete(entity.toStrict(settings.askTimeout().toMillis(), settings.maxBodyBytes(), mat), strict -> {
           if (strict.isFailure()) {
             if (isTooLarge(strict.failed().get())) return complete(payloadTooLarge());
             return complete(ApiErrors.response(StatusCodes.BAD_REQUEST, "invalid_request", "request body could not be read"));
           }
-          String text = strict.get().getData().decodeString(StandardCharsets.UTF_8);
-          return inner.apply(Json.object(text, emptyIsObject));
-        });
-    }));
+          return inner.apply(strict.get().getData().toArray());
+        }));
+    });
   }
 
   static boolean isTooLarge(Throwable t) {
@@ -125,6 +135,31 @@ public abstract class HttpSupport extends AllDirectives {
     return completeWithFuture(toResponse(accounts.ask(accountId, command), onReply));
   }
 
+  /** Writes the body of a successful reply (see {@link JsonOut}). */
+  @FunctionalInterface
+  protected interface ReplyWriter {
+    void write(AccountEntity.Reply reply, JsonOut out);
+  }
+
+  /** Asks the account and writes its reply with {@link JsonOut}; a timeout or failure is 503 with Retry-After. */
+  protected Route askAccount(String accountId, Function<ActorRef<AccountEntity.Reply>, AccountEntity.Command> command,
+                             ReplyWriter onReply) {
+    return completeWithFuture(toResponseBytes(accounts.ask(accountId, command), r -> JsonOut.write(o -> onReply.write(r, o))));
+  }
+
+  /** Maps a reply to its body bytes, or a rejection, timeout or failure to the contract's errors. */
+  protected CompletionStage<HttpResponse> toResponseBytes(CompletionStage<AccountEntity.Reply> reply,
+                                                          Function<AccountEntity.Reply, byte[]> onReply) {
+    return reply.handleAsync((r, failure) -> {
+      if (failure != null) {
+        log.warn("account did not answer: {}", failure.toString());
+        return unavailable();
+      }
+      if (r instanceof AccountEntity.Rejected rej) return ApiErrors.of(rej.code(), rej.message());
+      return ok(onReply.apply(r));
+    }, IN_PLACE);
+  }
+
   protected CompletionStage<HttpResponse> toResponse(CompletionStage<AccountEntity.Reply> reply,
                                                      Function<AccountEntity.Reply, JsonNode> onReply) {
     return reply.handleAsync((r, failure) -> {
@@ -139,6 +174,15 @@ public abstract class HttpSupport extends AllDirectives {
 
   protected HttpResponse unavailable() {
     return ApiErrors.unavailable("the account is not reachable right now; retry", settings.retryAfterSeconds());
+  }
+
+  /** 200 with a JSON body already written (a strict entity: its length is known, nothing streams). */
+  public static HttpResponse ok(byte[] json) {
+    return HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, json));
+  }
+
+  public static HttpResponse ok(JsonOut.Body body) {
+    return ok(JsonOut.write(body));
   }
 
   public static HttpResponse ok(JsonNode body) {

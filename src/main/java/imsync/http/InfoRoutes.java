@@ -9,14 +9,12 @@ import java.io.InputStream;
 import java.util.Properties;
 
 /**
- * {@code GET /v1/info} (no auth): the contract versions this server implements and its build. "v1.1" is
- * listed only when all of it is served: smart folders and verify (with max_bytes) are; {@code max_bytes} on
- * {@code POST /v1/sync} comes with the streaming writer (branch hotpath): set {@link #SYNC_MAX_BYTES} then.
+ * {@code GET /v1/info} (no auth): the contract versions this server implements (v1, and v1.1: smart
+ * folders, verify, max_bytes) and its build.
  */
 public final class InfoRoutes extends HttpSupport {
   static final String BUILD = buildVersion();
-  /** Whether POST /v1/sync honours max_bytes (the last piece of v1.1). */
-  static final boolean SYNC_MAX_BYTES = false;
+  static final java.util.List<String> API = java.util.List.of("v1", "v1.1");
 
   public InfoRoutes(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
     super(auth, accounts, settings, limiter);
@@ -25,8 +23,7 @@ public final class InfoRoutes extends HttpSupport {
   public Route route() {
     return path(PathMatchers.segment("v1").slash("info"), () -> get(() -> {
       ObjectNode n = JsonViews.object();
-      var api = n.putArray("api").add("v1");
-      if (SYNC_MAX_BYTES) api.add("v1.1");
+      JsonViews.strings(n.putArray("api"), API);
       n.put("version", BUILD);
       return complete(ok(n));
     }));

@@ -4,7 +4,6 @@ import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.Route;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import imsync.Settings;
 import imsync.account.AccountEntity;
 import imsync.core.IngestItem;
@@ -50,10 +49,9 @@ public final class IngestRoutes extends HttpSupport {
         accepted += r.accepted();
         ignoredCount += r.ignored();
       }
-      ObjectNode n = JsonViews.object();
-      n.put("accepted", accepted);
-      n.put("ignored", ignoredCount);
-      return ok(n);
+      int a = accepted;
+      int i = ignoredCount;
+      return ok(o -> o.startObject().field("accepted", a).field("ignored", i).endObject());
     }, IN_PLACE);
   }
 

@@ -2,11 +2,10 @@ package imsync.http;
 
 import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.Route;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import imsync.Settings;
 import imsync.account.AccountEntity;
 import imsync.core.Box;
+import imsync.json.JsonOut;
 
 /** Reading one session and every terminal action on it (device scope, own account only). */
 public final class SessionRoutes extends HttpSupport {
@@ -23,12 +22,9 @@ public final class SessionRoutes extends HttpSupport {
           return concat(
               pathEnd(() -> concat(
                   get(() -> askAccount(account, r -> new AccountEntity.GetSession(sid, r), SessionRoutes::session)),
-                  delete(() -> askAccount(account, r -> new AccountEntity.DeleteSession(sid, r), reply -> {
+                  delete(() -> askAccount(account, r -> new AccountEntity.DeleteSession(sid, r), (reply, o) -> {
                     var rm = (AccountEntity.SessionRemovedReply) reply;
-                    ObjectNode n = JsonViews.object();
-                    n.put("removed_session", rm.sessionId());
-                    n.put("version", rm.version());
-                    return n;
+                    o.startObject().field("removed_session", rm.sessionId()).field("version", rm.version()).endObject();
                   })))),
               path("read", () -> post(() -> jsonBody(false, body -> {
                 long seq = Json.requireLong(body, "seq", 0, Long.MAX_VALUE);
@@ -52,11 +48,8 @@ public final class SessionRoutes extends HttpSupport {
         }));
   }
 
-  static JsonNode session(AccountEntity.Reply reply) {
+  static void session(AccountEntity.Reply reply, JsonOut o) {
     var s = (AccountEntity.SessionReply) reply;
-    ObjectNode n = JsonViews.object();
-    n.set("session", JsonViews.session(s.session()));
-    n.put("version", s.version());
-    return n;
+    o.startObject().session("session", s.session()).field("version", s.version()).endObject();
   }
 }

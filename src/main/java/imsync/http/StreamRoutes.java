@@ -64,13 +64,15 @@ public final class StreamRoutes extends HttpSupport {
   public Route route() {
     return path(PathMatchers.segment("v1").slash("stream"), () -> get(() ->
         parameterOptional("access_token", token -> parameterOptional("cursor", cursor -> parameterOptional("groups", groupsParam ->
-            authenticated(Auth.Scope.DEVICE, token, p -> {
+            parameterOptional("max_bytes", maxBytesParam -> authenticated(Auth.Scope.DEVICE, token, p -> {
               // v1.1: ?groups=a,b makes the stream a view like sync's groups filter (smart folders included)
               List<String> groups = null;
               if (groupsParam.isPresent()) {
                 groups = new ArrayList<>();
                 for (String g : groupsParam.get().split(",", -1)) groups.add(groupId(g, "groups"));
               }
+              // v1.1: ?max_bytes=N bounds every frame as sync's max_bytes bounds an answer
+              int maxBytes = maxBytesParam.map(StreamRoutes::maxBytes).orElse(0);
               String start = cursor.filter(c -> !c.isEmpty()).orElse(null);
               if (start != null) {
                 try {
@@ -79,8 +81,8 @@ public final class StreamRoutes extends HttpSupport {
                   return complete(ApiErrors.response(akka.http.javadsl.model.StatusCodes.BAD_REQUEST, "invalid_cursor", e.getMessage()));
                 }
               }
-              return handleWebSocketMessages(flow(p.accountId(), p.deviceId(), start, groups));
-            }))))));
+              return handleWebSocketMessages(flow(p.accountId(), p.deviceId(), start, groups, maxBytes));
+            })))))));
   }
 
   /** Where a stream is: its cursor, whether it has caught up (then it long-polls), and whether it just started. */
@@ -91,11 +93,21 @@ public final class StreamRoutes extends HttpSupport {
   }
 
   Flow<Message, Message, NotUsed> flow(String account, String device, String cursor) {
-    return flow(account, device, cursor, null);
+    return flow(account, device, cursor, null, 0);
   }
 
-  /** {@code groups}: the view (null: the whole account). */
-  Flow<Message, Message, NotUsed> flow(String account, String device, String cursor, List<String> groups) {
+  private static int maxBytes(String text) {
+    try {
+      long n = Long.parseLong(text);
+      if (n >= SyncRoutes.MIN_MAX_BYTES && n <= SyncRoutes.MAX_MAX_BYTES) return (int) n;
+    } catch (NumberFormatException ignored) {
+      // falls through to the error
+    }
+    throw ApiException.invalid("max_bytes must be an integer between " + SyncRoutes.MIN_MAX_BYTES + " and " + SyncRoutes.MAX_MAX_BYTES);
+  }
+
+  /** {@code groups}: the view (null: the whole account); {@code maxBytes}: frame budget (0: none). */
+  Flow<Message, Message, NotUsed> flow(String account, String device, String cursor, List<String> groups, int maxBytes) {
     Materializer mat = Materializer.matFromSystem(system);
     Sink<Message, CompletionStage<Done>> acks = Flow.<Message>create()
         // binary messages are drained and ignored, so they cannot stall the acks behind them
@@ -103,7 +115,7 @@ public final class StreamRoutes extends HttpSupport {
             ? m.asTextMessage().getStreamedText().runFold("", String::concat, mat)
             : m.asBinaryMessage().getStreamedData().runWith(Sink.ignore(), mat).thenApplyAsync(done -> "", IN_PLACE))
         .toMat(Sink.foreach(text -> ack(account, device, text)), (a, b) -> b);
-    Source<Message, NotUsed> frames = Source.unfoldAsync(new Position(cursor, false, true), pos -> next(account, device, groups, pos))
+    Source<Message, NotUsed> frames = Source.unfoldAsync(new Position(cursor, false, true), pos -> next(account, device, groups, maxBytes, pos))
         .filter(Optional::isPresent)
         .map(Optional::get)
         .backpressureTimeout(settings.streamSlowClientTimeout())
@@ -121,13 +133,13 @@ public final class StreamRoutes extends HttpSupport {
 
   /** One step: a page of catch-up, or a long poll once caught up. Empty result: nothing to send yet. */
   private CompletionStage<Optional<Pair<Position, Optional<Message>>>> next(String account, String device, List<String> groups,
-                                                                            Position pos) {
+                                                                            int maxBytes, Position pos) {
     if (pos.ended()) return CompletableFuture.completedFuture(Optional.empty());
     long wait = pos.caughtUp() ? settings.streamPollWait().toMillis() : 0;
     // the cursor the client connected with is its acknowledgement; later ones come as {"ack": ...}
     String acking = pos.start() ? device : null;
     CompletionStage<AccountEntity.Reply> reply = accounts.ask(account,
-        r -> new AccountEntity.Sync(pos.cursor(), groups, settings.streamPageSize(), wait, acking, r), Duration.ofMillis(wait));
+        r -> new AccountEntity.Sync(pos.cursor(), groups, settings.streamPageSize(), maxBytes, wait, acking, r), Duration.ofMillis(wait));
     return reply.handleAsync((r, failure) -> {
       if (r instanceof AccountEntity.Rejected rej) {
         // a view group that does not exist (or was deleted): one error frame, then the stream ends
@@ -142,7 +154,7 @@ public final class StreamRoutes extends HttpSupport {
       }
       Position after = new Position(s.cursor(), !s.hasMore(), false);
       // the first answer is always sent (it carries the cursor); later, an expired long poll sends nothing
-      Optional<Message> frame = s.isEmpty() && pos.caughtUp() ? Optional.empty() : Optional.of(TextMessage.create(SyncRoutes.render(s).toString()));
+      Optional<Message> frame = s.isEmpty() && pos.caughtUp() ? Optional.empty() : Optional.of(TextMessage.create(new String(SyncRoutes.render(s), java.nio.charset.StandardCharsets.UTF_8)));
       return Optional.of(Pair.create(after, frame));
     }, IN_PLACE).thenComposeAsync(step -> step != null
         ? CompletableFuture.completedFuture(step)

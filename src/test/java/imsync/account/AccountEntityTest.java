@@ -100,15 +100,15 @@ class AccountEntityTest {
   @Test
   void syncAnswersWithAnEncodedCursorAndRejectsForeignOnes() {
     entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(List.of(msg("a", 1, "bob"), msg("b", 1, "bob")), r));
-    var first = (AccountEntity.SyncReply) entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(null, null, 1, 0, "phone", r)).reply();
+    var first = (AccountEntity.SyncReply) entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(null, null, 1, 0, 0, "phone", r)).reply();
     assertTrue(first.hasMore());
     assertEquals(1, first.sessions().size());
-    var second = (AccountEntity.SyncReply) entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(first.cursor(), null, 1, 0, "phone", r)).reply();
+    var second = (AccountEntity.SyncReply) entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(first.cursor(), null, 1, 0, 0, "phone", r)).reply();
     assertFalse(second.hasMore());
     assertTrue(!second.sessions().get(0).sessionId().equals(first.sessions().get(0).sessionId()));
-    var bad = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync("garbage", null, 10, 0, "phone", r)).reply();
+    var bad = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync("garbage", null, 10, 0, 0, "phone", r)).reply();
     assertEquals(ErrorCode.INVALID_CURSOR, ((AccountEntity.Rejected) bad).code());
-    var unknown = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(null, List.of("nope"), 10, 0, "phone", r)).reply();
+    var unknown = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(null, List.of("nope"), 10, 0, 0, "phone", r)).reply();
     assertEquals(ErrorCode.NOT_FOUND, ((AccountEntity.Rejected) unknown).code());
   }
 
@@ -184,16 +184,16 @@ class AccountEntityTest {
   void longPollIsAnsweredByTheNextChangeOrWhenTheEntityStops() {
     var ref = spawn("long-poller");
     ask(ref, r -> new AccountEntity.Ingest(List.of(msg("a", 1, "bob")), r), AccountEntity.IngestReply.class);
-    var first = ask(ref, r -> new AccountEntity.Sync(null, null, 10, 0, "phone", r), AccountEntity.SyncReply.class);
+    var first = ask(ref, r -> new AccountEntity.Sync(null, null, 10, 0, 0, "phone", r), AccountEntity.SyncReply.class);
     TestProbe<AccountEntity.Reply> waiting = kit.createTestProbe();
-    ref.tell(new AccountEntity.Sync(first.cursor(), null, 10, 30_000, "phone", waiting.ref()));
+    ref.tell(new AccountEntity.Sync(first.cursor(), null, 10, 0, 30_000, "phone", waiting.ref()));
     waiting.expectNoMessage(Duration.ofMillis(100));
     ask(ref, r -> new AccountEntity.MarkUnread("a", r), AccountEntity.SessionReply.class);
     var woken = waiting.expectMessageClass(AccountEntity.SyncReply.class, Duration.ofSeconds(3));
     assertEquals("a", woken.sessions().get(0).sessionId());
 
     TestProbe<AccountEntity.Reply> parked = kit.createTestProbe();
-    ref.tell(new AccountEntity.Sync(woken.cursor(), null, 10, 30_000, "phone", parked.ref()));
+    ref.tell(new AccountEntity.Sync(woken.cursor(), null, 10, 0, 30_000, "phone", parked.ref()));
     ask(ref, AccountEntity.GetGroups::new, AccountEntity.GroupsReply.class); // the poll is parked now
     ref.tell(AccountEntity.Stop.INSTANCE);
     var answered = parked.expectMessageClass(AccountEntity.SyncReply.class, Duration.ofSeconds(3));
@@ -204,14 +204,14 @@ class AccountEntityTest {
   @Test
   void deviceProgressIsKeptInMemoryAndStoredOnStop() {
     var sync = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(List.of(msg("a", 1, "bob")), r));
-    var first = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(null, null, 10, 0, "phone", r));
+    var first = entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Sync(null, null, 10, 0, 0, "phone", r));
     assertTrue(first.hasNoEvents(), "a sync is not a journal write");
     assertTrue(sync.events().size() == 1);
 
     var ref = spawn("device-owner");
     ask(ref, r -> new AccountEntity.Ingest(List.of(msg("a", 1, "bob")), r), AccountEntity.IngestReply.class);
-    var s1 = ask(ref, r -> new AccountEntity.Sync(null, null, 10, 0, "phone", r), AccountEntity.SyncReply.class);
-    ask(ref, r -> new AccountEntity.Sync(s1.cursor(), null, 10, 0, "phone", r), AccountEntity.SyncReply.class);
+    var s1 = ask(ref, r -> new AccountEntity.Sync(null, null, 10, 0, 0, "phone", r), AccountEntity.SyncReply.class);
+    ask(ref, r -> new AccountEntity.Sync(s1.cursor(), null, 10, 0, 0, "phone", r), AccountEntity.SyncReply.class);
     var devices = ask(ref, AccountEntity.GetDevices::new, AccountEntity.DevicesReply.class);
     assertEquals(1, devices.devices().size());
     assertEquals(1, devices.devices().get(0).ackedVersion());

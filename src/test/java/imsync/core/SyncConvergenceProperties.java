@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import imsync.json.SyncJson;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -60,6 +61,37 @@ class SyncConvergenceProperties {
         client = new Client();
       }
     }
+  }
+
+  /** The same with a byte budget (max_bytes): every answer within it (or one entry alone), and convergence. */
+  @Property(tries = 200)
+  void clientConvergesWithinAByteBudget(@ForAll long seed, @ForAll @IntRange(min = 1, max = 40) int limit,
+                                        @ForAll @IntRange(min = 300, max = 4000) int maxBytes, @ForAll boolean filtered) {
+    Random rnd = new Random(seed);
+    StateFixture f = new StateFixture(new Limits(4, 3, 5_000, 3));
+    RandomOps ops = new RandomOps(f, rnd);
+    for (int i = 0; i < 60; i++) ops.step();
+    View view = filtered ? new View(pickView(f, rnd)) : View.ALL;
+    for (int i = 0; i < 6; i++) ops.pin(f.tick(), view);
+    Client client = new Client();
+    client.maxBytes = maxBytes;
+    int spread = 0;
+    for (int round = 0; round < 6; round++) {
+      client.syncToEnd(f.state, view, limit, () -> {
+        if (rnd.nextInt(3) == 0) ops.step();
+      });
+      client.assertHolds(f.state, view);
+      for (int i = rnd.nextInt(15); i > 0; i--) ops.step();
+      if (!view.isAll() && view.groupIds().stream().anyMatch(g -> f.state.group(g) == null)) {
+        view = new View(pickView(f, rnd));
+        spread += client.pagesWithGroupsSpread;
+        client = new Client();
+        client.maxBytes = maxBytes;
+      }
+    }
+    spread += client.pagesWithGroupsSpread;
+    Statistics.label("groups spread over pages").collect(spread > 0);
+    Statistics.label("groups spread over pages").coverage(c -> c.check(true).percentage(p -> p >= 10));
   }
 
   @Property(tries = 60)
@@ -157,6 +189,10 @@ class SyncConvergenceProperties {
     /** How many pinned sessions first-sync runs carried: the properties check pins were exercised. */
     long pinnedSessionsSent;
     int firstRunPages;
+    /** > 0: the byte budget of every sync (API v1.1 max_bytes), checked on the written answer. */
+    int maxBytes;
+    /** Pages whose groups did not all fit the budget (the cursor carried group progress). */
+    int pagesWithGroupsSpread;
 
     void syncToEnd(AccountState st, View view, int limit, Runnable betweenPages) {
       // A first-sync run (no cursor, or a reset) sends each session once unless it changed after the run
@@ -167,7 +203,7 @@ class SyncConvergenceProperties {
       boolean pinsChanged = false;
       Map<String, Long> sentInRun = new HashMap<>();
       for (int page = 0; page < 10_000; page++) {
-        SyncResult r = SyncPlanner.plan(st, view, cursor, limit);
+        SyncResult r = SyncPlanner.plan(st, view, cursor, limit, maxBytes, SyncJson.SIZES);
         check(r, limit, view);
         if (r.reset()) {
           sessions.clear();
@@ -200,6 +236,15 @@ class SyncConvergenceProperties {
           throw new AssertionError(e);
         }
         assertEquals(r.cursor(), cursor, "cursor survives encoding");
+        if (maxBytes > 0) {
+          byte[] answer = SyncJson.write(wire, r.hasMore(), r.reset(), r.version(), r.groups(), r.removedGroups(), r.sessions(),
+              r.removedSessions());
+          int entries = r.groups().size() + r.removedGroups().size() + r.sessions().size() + r.removedSessions().size();
+          assertTrue(answer.length <= maxBytes || entries == 1,
+              "answer of " + answer.length + " bytes over max_bytes " + maxBytes + " with " + entries + " entries");
+          assertEquals(answer.length, SyncPlanner.bytes(r, SyncJson.SIZES), "counted bytes are written bytes");
+          if (r.cursor().groupsAfter() != null) pagesWithGroupsSpread++;
+        }
         version = r.version();
         if (!r.hasMore()) return;
         betweenPages.run();

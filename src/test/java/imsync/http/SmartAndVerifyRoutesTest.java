@@ -1,6 +1,7 @@
 package imsync.http;
 
 import static imsync.testkit.Api.deviceToken;
+import static imsync.testkit.Api.serviceToken;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -62,7 +63,7 @@ class SmartAndVerifyRoutesTest {
   @Test
   void infoListsTheContractVersionsWithoutAuth() {
     JsonNode info = ok(api.get("/v1/info", null));
-    assertEquals(InfoRoutes.SYNC_MAX_BYTES ? "[\"v1\",\"v1.1\"]" : "[\"v1\"]", info.get("api").toString());
+    assertEquals("[\"v1\",\"v1.1\"]", info.get("api").toString());
     assertTrue(info.get("version").isTextual());
     assertFalse(info.get("version").asText().isEmpty());
   }
@@ -131,6 +132,34 @@ class SmartAndVerifyRoutesTest {
       assertEquals("not_found", s.next(Duration.ofSeconds(10)).path("error").path("code").asText());
       assertEquals(1000, s.closed.get(10, TimeUnit.SECONDS), "the stream ends after the error");
     }
+  }
+
+  /** v1.1 max_bytes as a stream option: every catch-up frame stays within the budget, and the client converges. */
+  @Test
+  void streamFramesKeepToMaxBytes() throws Exception {
+    String a = account();
+    String t = deviceToken(a, "phone");
+    String preview = "p".repeat(300);
+    StringBuilder events = new StringBuilder();
+    for (int i = 0; i < 40; i++) {
+      if (i > 0) events.append(',');
+      events.append("{\"type\":\"message\",\"account_ids\":[\"").append(a).append("\"],\"session_id\":\"s").append(i)
+          .append("\",\"session_kind\":\"direct\",\"title\":\"T\",\"seq\":1,\"sender_id\":\"bob\",\"preview\":\"")
+          .append(preview).append("\",\"ts\":").append(1_764_400_000_000L + i).append('}');
+    }
+    ok(api.post("/v1/ingest", serviceToken(), "{\"events\":[" + events + "]}"));
+    try (StreamClient s = StreamClient.connect(node.port, t, "?max_bytes=2048", true)) {
+      Set<String> seen = new HashSet<>();
+      JsonNode f;
+      do {
+        f = s.next(Duration.ofSeconds(10));
+        f.get("sessions").forEach(x -> seen.add(x.get("session_id").asText()));
+      } while (f.get("has_more").asBoolean());
+      assertEquals(40, seen.size(), "the catch-up carries every session");
+      assertTrue(s.frameBytes.size() > 1, "the budget splits the catch-up");
+      for (int bytes : s.frameBytes) assertTrue(bytes <= 2048, "frame of " + bytes + " bytes over max_bytes 2048");
+    }
+    assertEquals(400, api.get("/v1/stream?max_bytes=100", t).status(), "max_bytes below 1024");
   }
 
   @Test

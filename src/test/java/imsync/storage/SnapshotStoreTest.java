@@ -123,7 +123,7 @@ class SnapshotStoreTest {
     }
     System.out.printf("ingested %,d sessions in %d ms%n", sessions, (System.nanoTime() - t0) / 1_000_000);
     var before = ask(ref, AccountEntity.GetStats::new, AccountEntity.StatsReply.class);
-    var firstPage = ask(ref, r -> new AccountEntity.Sync(null, null, 100, 0, null, r), AccountEntity.SyncReply.class);
+    var firstPage = ask(ref, r -> new AccountEntity.Sync(null, null, 100, 0, 0, null, r), AccountEntity.SyncReply.class);
 
     long t1 = System.nanoTime();
     passivate(ref);
@@ -144,7 +144,7 @@ class SnapshotStoreTest {
     assertEquals(sessions, after.sessions());
     assertEquals(before.version(), after.version());
     assertEquals(0, after.eventsSinceSnapshot(), "recovered from the snapshot alone");
-    var page = ask(again, r -> new AccountEntity.Sync(null, null, 100, 0, null, r), AccountEntity.SyncReply.class);
+    var page = ask(again, r -> new AccountEntity.Sync(null, null, 100, 0, 0, null, r), AccountEntity.SyncReply.class);
     assertEquals(firstPage.sessions(), page.sessions());
     Session one = ask(again, r -> new AccountEntity.GetSession("s4242", r), AccountEntity.SessionReply.class).session();
     assertEquals("hello there, message 4242", one.lastMessage().preview());
@@ -203,13 +203,13 @@ class SnapshotStoreTest {
     }
     ask(ref, r -> new AccountEntity.SetDraft("s1", "later", r), AccountEntity.SessionReply.class);
     assertEquals(8, ask(ref, AccountEntity.GetStats::new, AccountEntity.StatsReply.class).eventsSinceSnapshot());
-    var synced = ask(ref, r -> new AccountEntity.Sync(null, null, 100, 0, null, r), AccountEntity.SyncReply.class);
+    var synced = ask(ref, r -> new AccountEntity.Sync(null, null, 100, 0, 0, null, r), AccountEntity.SyncReply.class);
     passivate(ref);
 
     var again = spawn(account);
     var stats = ask(again, AccountEntity.GetStats::new, AccountEntity.StatsReply.class);
     assertEquals(0, stats.eventsSinceSnapshot(), "one snapshot read, no replay");
-    assertEquals(synced.sessions(), ask(again, r -> new AccountEntity.Sync(null, null, 100, 0, null, r), AccountEntity.SyncReply.class)
+    assertEquals(synced.sessions(), ask(again, r -> new AccountEntity.Sync(null, null, 100, 0, 0, null, r), AccountEntity.SyncReply.class)
         .sessions());
 
     // an account stopped without rest (a crash) replays what came after its last snapshot, losing nothing

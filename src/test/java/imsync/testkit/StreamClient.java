@@ -22,11 +22,15 @@ public final class StreamClient implements AutoCloseable {
   private final BlockingQueue<JsonNode> frames;
   /** Completes with the close status code the server sent (or -1 when the connection failed). */
   public final CompletableFuture<Integer> closed;
+  /** The UTF-8 length of every text frame received, in order (stream max_bytes tests). */
+  public final java.util.List<Integer> frameBytes;
 
-  private StreamClient(WebSocket socket, BlockingQueue<JsonNode> frames, CompletableFuture<Integer> closed) {
+  private StreamClient(WebSocket socket, BlockingQueue<JsonNode> frames, CompletableFuture<Integer> closed,
+                       java.util.List<Integer> frameBytes) {
     this.socket = socket;
     this.frames = frames;
     this.closed = closed;
+    this.frameBytes = frameBytes;
   }
 
   public static StreamClient connect(int port, String token, String cursor) throws Exception {
@@ -37,6 +41,7 @@ public final class StreamClient implements AutoCloseable {
   public static StreamClient connect(int port, String token, String query, boolean rawQuery) throws Exception {
     BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
     CompletableFuture<Integer> closed = new CompletableFuture<>();
+    java.util.List<Integer> frameBytes = new java.util.concurrent.CopyOnWriteArrayList<>();
     WebSocket.Listener listener = new WebSocket.Listener() {
       @Override
       public CompletionStage<?> onClose(WebSocket ws, int statusCode, String reason) {
@@ -56,6 +61,7 @@ public final class StreamClient implements AutoCloseable {
         partial.append(data);
         if (last) {
           try {
+            frameBytes.add(partial.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
             frames.add(Api.JSON.readTree(partial.toString()));
           } catch (Exception e) {
             throw new IllegalStateException(e);
@@ -71,7 +77,7 @@ public final class StreamClient implements AutoCloseable {
         .connectTimeout(Duration.ofSeconds(5))
         .buildAsync(URI.create("ws://127.0.0.1:" + port + "/v1/stream" + query), listener)
         .get(10, TimeUnit.SECONDS);
-    return new StreamClient(ws, frames, closed);
+    return new StreamClient(ws, frames, closed, frameBytes);
   }
 
   /** The next frame, or an AssertionError after {@code timeout}. */
