@@ -102,7 +102,10 @@ final class LoadClient {
             firstFailure.compareAndSet(null, name + " #" + i + ": " + problem);
           }
         }
-        if (c != null) idle.add(c);
+        if (c != null) {
+          c.idleSince = System.nanoTime();
+          idle.add(c);
+        }
       };
       List<Thread> threads = new ArrayList<>();
       for (int t = 0; t < Math.min(inFlight, n); t++) {
@@ -122,10 +125,20 @@ final class LoadClient {
     }, failures::get, firstFailure::get, bytes::get);
   }
 
+  /**
+   * A pooled connection, or a new one. Pooled ones idle for longer than {@link #MAX_IDLE_NANOS} are
+   * closed instead: the server drops idle keep-alive connections (Akka HTTP's idle-timeout, 120 s), and
+   * the wrk rounds leave this pool idle for minutes.
+   */
   private Connection connection() throws IOException {
-    Connection c = idle.poll();
-    return c != null ? c : new Connection(host, port);
+    for (Connection c = idle.poll(); c != null; c = idle.poll()) {
+      if (System.nanoTime() - c.idleSince < MAX_IDLE_NANOS) return c;
+      c.close();
+    }
+    return new Connection(host, port);
   }
+
+  private static final long MAX_IDLE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
 
   /** One keep-alive connection: writes a request, reads the status line, headers and a Content-Length body. */
   static final class Connection {
@@ -135,6 +148,7 @@ final class LoadClient {
     private final OutputStream out;
     private final InputStream in;
     private final String hostHeader;
+    volatile long idleSince = System.nanoTime();
 
     Connection(String host, int port) throws IOException {
       socket = new Socket(host, port);

@@ -51,9 +51,19 @@ public final class Auth implements AutoCloseable {
   public record Principal(Scope scope, String accountId, String deviceId) {}
 
   /** A token that must be refused with 401; the message says why. */
-  public static final class Unauthorized extends Exception {
+  public static class Unauthorized extends Exception {
     public Unauthorized(String message) {
       super(message, null, false, false);
+    }
+  }
+
+  /**
+   * The token may be good but its signing keys have never loaded (JWKS unreachable since start): the
+   * server's trouble, not the client's, so it is answered 503 with Retry-After rather than 401.
+   */
+  public static final class KeysUnavailable extends Unauthorized {
+    public KeysUnavailable(String message) {
+      super(message);
     }
   }
 
@@ -191,7 +201,7 @@ public final class Auth implements AutoCloseable {
   private void verifyWithJwks(SignedJWT jwt) throws Unauthorized {
     JOSEObjectType type = jwt.getHeader().getType();
     if (type != null && !JWKS_TYPES.contains(type.getType().toLowerCase())) throw new Unauthorized("token typ is not accepted");
-    if (jwks instanceof JwksKeys keys && !keys.isLoaded()) throw new Unauthorized("token signing keys are not loaded yet");
+    if (jwks instanceof JwksKeys keys && !keys.isLoaded()) throw new KeysUnavailable("token signing keys are not loaded yet");
     signatureChecks.increment();
     try {
       jwksProcessor.process(jwt, null);

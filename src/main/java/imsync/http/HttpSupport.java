@@ -70,6 +70,8 @@ public abstract class HttpSupport extends AllDirectives {
       Auth.Principal p;
       try {
         p = auth.verify(token);
+      } catch (Auth.KeysUnavailable e) {
+        return complete(ApiErrors.unavailable(e.getMessage() + "; retry", settings.retryAfterSeconds()));
       } catch (Auth.Unauthorized e) {
         return complete(ApiErrors.unauthorized(e.getMessage()));
       }
@@ -162,14 +164,7 @@ public abstract class HttpSupport extends AllDirectives {
 
   protected CompletionStage<HttpResponse> toResponse(CompletionStage<AccountEntity.Reply> reply,
                                                      Function<AccountEntity.Reply, JsonNode> onReply) {
-    return reply.handleAsync((r, failure) -> {
-      if (failure != null) {
-        log.warn("account did not answer: {}", failure.toString());
-        return unavailable();
-      }
-      if (r instanceof AccountEntity.Rejected rej) return ApiErrors.of(rej.code(), rej.message());
-      return ok(onReply.apply(r));
-    }, IN_PLACE);
+    return toResponseBytes(reply, r -> bytes(onReply.apply(r)));
   }
 
   protected HttpResponse unavailable() {
@@ -186,9 +181,12 @@ public abstract class HttpSupport extends AllDirectives {
   }
 
   public static HttpResponse ok(JsonNode body) {
+    return ok(bytes(body));
+  }
+
+  private static byte[] bytes(JsonNode body) {
     try {
-      return HttpResponse.create().withStatus(StatusCodes.OK)
-          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, Json.MAPPER.writeValueAsBytes(body)));
+      return Json.MAPPER.writeValueAsBytes(body);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }

@@ -15,7 +15,6 @@ import imsync.testkit.TestNode;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,7 +23,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /** Every endpoint of the contract over real HTTP, on a node whose journal is the test run's Cassandra. */
 @ExtendWith(LocalCassandra.class)
 class ApiRoutesTest {
-  private static final AtomicInteger ACCOUNTS = new AtomicInteger();
   private static TestNode node;
   private static Api api;
 
@@ -39,15 +37,12 @@ class ApiRoutesTest {
     node.close();
   }
 
-  /** A fresh account per test keeps tests independent on the shared node. */
   private static String account() {
-    return "acct-" + ProcessHandle.current().pid() + "-" + System.nanoTime() % 100000 + "-" + ACCOUNTS.incrementAndGet();
+    return Api.uniqueAccount("acct");
   }
 
   private static void assertError(Api.Response r, int status, String code) {
-    assertEquals(status, r.status(), r.raw().body());
-    assertEquals(code, r.errorCode(), r.raw().body());
-    assertFalse(r.body().path("error").path("message").asText().isEmpty());
+    Api.assertError(r, status, code);
   }
 
   @Test

@@ -200,6 +200,8 @@ class AuthTest {
         queuedReloads::add);
     Auth auth = auth(null, keys);
     assertEquals("token signing keys are not loaded yet", refusal(auth, rs256(rsa1, device())));
+    // answered 503 by the routes: the server cannot check the token yet, the client did nothing wrong
+    assertThrows(Auth.KeysUnavailable.class, () -> auth.verify(rs256(rsa1, device())));
     keys.reload();
     assertEquals("alice", auth.verify(rs256(rsa1, device())).accountId());
   }

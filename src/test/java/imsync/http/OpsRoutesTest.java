@@ -20,7 +20,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,7 +28,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /** Operators' view over real HTTP: Prometheus metrics on the management port, shard load, support views, members. */
 @ExtendWith(LocalCassandra.class)
 class OpsRoutesTest {
-  private static final AtomicInteger ACCOUNTS = new AtomicInteger();
   private static TestNode node;
   private static Api api;
   private static int managementPort;
@@ -52,7 +50,7 @@ class OpsRoutesTest {
   }
 
   private static String account() {
-    return "ops-" + ProcessHandle.current().pid() + "-" + System.nanoTime() % 100000 + "-" + ACCOUNTS.incrementAndGet();
+    return Api.uniqueAccount("ops");
   }
 
   private static String scrape() throws Exception {

@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,7 +29,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /** The v1.1 additions over real HTTP: GET /v1/info, smart folders, POST /v1/sync/verify (with max_bytes). */
 @ExtendWith(LocalCassandra.class)
 class SmartAndVerifyRoutesTest {
-  private static final AtomicInteger ACCOUNTS = new AtomicInteger();
   private static TestNode node;
   private static Api api;
 
@@ -46,13 +44,11 @@ class SmartAndVerifyRoutesTest {
   }
 
   private static String account() {
-    return "v11-" + ProcessHandle.current().pid() + "-" + System.nanoTime() % 100000 + "-" + ACCOUNTS.incrementAndGet();
+    return Api.uniqueAccount("v11");
   }
 
   private static void assertError(Api.Response r, int status, String code) {
-    assertEquals(status, r.status(), r.raw().body());
-    assertEquals(code, r.errorCode(), r.raw().body());
-    assertFalse(r.body().path("error").path("message").asText().isEmpty());
+    Api.assertError(r, status, code);
   }
 
   private static JsonNode ok(Api.Response r) {

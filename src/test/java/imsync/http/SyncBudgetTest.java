@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,7 +26,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(LocalCassandra.class)
 class SyncBudgetTest {
-  private static final AtomicInteger ACCOUNTS = new AtomicInteger();
   private static TestNode node;
   private static Api api;
 
@@ -43,7 +41,7 @@ class SyncBudgetTest {
   }
 
   private static String account() {
-    return "budget-" + ProcessHandle.current().pid() + "-" + System.nanoTime() % 100000 + "-" + ACCOUNTS.incrementAndGet();
+    return Api.uniqueAccount("budget");
   }
 
   /** What a client holds, and the last cursor. */

@@ -33,6 +33,20 @@ public final class Api {
     }
   }
 
+  private static final java.util.concurrent.atomic.AtomicInteger ACCOUNTS = new java.util.concurrent.atomic.AtomicInteger();
+
+  /** A fresh account id per test (unique across runs on the shared test Cassandra): tests stay independent. */
+  public static String uniqueAccount(String prefix) {
+    return prefix + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime() % 100000 + "-" + ACCOUNTS.incrementAndGet();
+  }
+
+  /** The answer is the contract's error shape with this status and code, and a message. */
+  public static void assertError(Response r, int status, String code) {
+    org.junit.jupiter.api.Assertions.assertEquals(status, r.status(), r.raw().body());
+    org.junit.jupiter.api.Assertions.assertEquals(code, r.errorCode(), r.raw().body());
+    org.junit.jupiter.api.Assertions.assertFalse(r.body().path("error").path("message").asText().isEmpty());
+  }
+
   public static String deviceToken(String account, String device) {
     return AUTH.issue("device", account, device, System.currentTimeMillis() / 1000 + 3600);
   }
