@@ -10,33 +10,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.nimbusds.jose.util.Base64URL;
 import imsync.testkit.Api;
-import imsync.testkit.LocalCassandra;
-import imsync.testkit.TestNode;
+import imsync.testkit.OnTestNode;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Every endpoint of the contract over real HTTP, on a node whose journal is the test run's Cassandra. */
-@ExtendWith(LocalCassandra.class)
-class ApiRoutesTest {
-  private static TestNode node;
-  private static Api api;
-
-  @BeforeAll
-  static void start() {
-    node = TestNode.start();
-    api = node.api();
-  }
-
-  @AfterAll
-  static void stop() {
-    node.close();
-  }
-
+class ApiRoutesTest extends OnTestNode {
   private static String account() {
     return Api.uniqueAccount("acct");
   }

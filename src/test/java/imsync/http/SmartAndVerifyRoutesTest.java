@@ -8,9 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import imsync.testkit.Api;
-import imsync.testkit.LocalCassandra;
+import imsync.testkit.OnTestNode;
 import imsync.testkit.StreamClient;
-import imsync.testkit.TestNode;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -21,28 +20,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The v1.1 additions over real HTTP: GET /v1/info, smart folders, POST /v1/sync/verify (with max_bytes). */
-@ExtendWith(LocalCassandra.class)
-class SmartAndVerifyRoutesTest {
-  private static TestNode node;
-  private static Api api;
-
-  @BeforeAll
-  static void start() {
-    node = TestNode.start();
-    api = node.api();
-  }
-
-  @AfterAll
-  static void stop() {
-    node.close();
-  }
-
+class SmartAndVerifyRoutesTest extends OnTestNode {
   private static String account() {
     return Api.uniqueAccount("v11");
   }

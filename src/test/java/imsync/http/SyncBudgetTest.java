@@ -7,39 +7,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import imsync.testkit.Api;
-import imsync.testkit.LocalCassandra;
-import imsync.testkit.TestNode;
+import imsync.testkit.OnTestNode;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * {@code max_bytes} on {@code POST /v1/sync} (API v1.1) over real HTTP: every answer's body is at most the
  * budget unless it carries one session alone that does not fit, and a client paging with the budget ends
  * up holding what a client without one holds.
  */
-@ExtendWith(LocalCassandra.class)
-class SyncBudgetTest {
-  private static TestNode node;
-  private static Api api;
-
-  @BeforeAll
-  static void start() {
-    node = TestNode.start();
-    api = node.api();
-  }
-
-  @AfterAll
-  static void stop() {
-    node.close();
-  }
-
+class SyncBudgetTest extends OnTestNode {
   private static String account() {
     return Api.uniqueAccount("budget");
   }
