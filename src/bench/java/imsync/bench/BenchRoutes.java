@@ -35,10 +35,17 @@ public final class BenchRoutes extends HttpSupport {
   private static final int MAX_CEILING_BYTES = 8 * 1024 * 1024;
   private final ConcurrentHashMap<Integer, ByteString> bodies = new ConcurrentHashMap<>();
   private final Optional<Route> peer;
+  private final imsync.metrics.Metrics metrics;
 
   public BenchRoutes(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter, Optional<Route> peer) {
+    this(auth, accounts, settings, limiter, peer, null);
+  }
+
+  BenchRoutes(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter, Optional<Route> peer,
+              imsync.metrics.Metrics metrics) {
     super(auth, accounts, settings, limiter);
     this.peer = peer;
+    this.metrics = metrics;
   }
 
   /** The ceiling, plus the Redis peer when {@code bench.redis.port} is set ({@code imsync.bench} of the bench config). */
@@ -55,7 +62,7 @@ public final class BenchRoutes extends HttpSupport {
         peer = Optional.of(new PeerRoutes(auth, accounts, settings, limiter, inbox).route());
       }
       log.warn("benchmark routes are on (/bench): a benchmark node, never production");
-      return new BenchRoutes(auth, accounts, settings, limiter, peer).route();
+      return new BenchRoutes(auth, accounts, settings, limiter, peer, imsync.metrics.Metrics.get(system)).route();
     };
   }
 
@@ -66,7 +73,16 @@ public final class BenchRoutes extends HttpSupport {
           return complete(HttpResponse.create().withStatus(StatusCodes.OK)
               .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, bodies.computeIfAbsent(size, n -> ByteString.fromArrayUnsafe(StaticCeiling.filler(n))))));
         })))));
-    return peer.map(r -> concat(ceiling, r)).orElse(ceiling);
+    // POST /bench/metrics-hook?on=false|true: the benchmark's metrics-on/off rounds
+    Route hook = path(akka.http.javadsl.server.PathMatchers.segment("bench").slash("metrics-hook"), () -> post(() ->
+        parameter("on", on -> {
+          if (metrics == null) return complete(StatusCodes.NOT_FOUND);
+          metrics.setHttpHook(Boolean.parseBoolean(on));
+          return complete(HttpResponse.create().withStatus(StatusCodes.OK)
+              .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, "{\"http_hook\":" + metrics.httpHook() + "}")));
+        })));
+    Route own = concat(ceiling, hook);
+    return peer.map(r -> concat(own, r)).orElse(own);
   }
 
   private static int parseSize(Optional<String> text) {

@@ -379,6 +379,7 @@ public final class SideBySideBenchmark {
     List<Wrk.Target> targets = List.of(
         wrk.target("static", BenchProcesses.STATIC_CEILING_PORT, "/v1/sync", imsyncLines),
         wrk.target("imsync", node, "/v1/sync", imsyncLines),
+        wrk.target("nometr", node, "/v1/sync", imsyncLines), // imsync with the metrics hook off (issue 9's cost)
         wrk.target("ceiling", node, "/bench/ceiling?bytes=" + bytes, imsyncLines),
         wrk.target("redis", node, PEER + "/v1/sync", redisLines));
     procs.startStaticCeiling(bytes);
@@ -394,7 +395,14 @@ public final class SideBySideBenchmark {
               ? List.of(new Wrk.Watched("static JVM", procs.staticCeilingPid()), new Wrk.Watched("cassandra", procs.cassandraPid()))
               : List.of(new Wrk.Watched("node", procs.nodePid()), new Wrk.Watched("cassandra", procs.cassandraPid()),
                   new Wrk.Watched("redis", procs.redisPid()));
-          Wrk.Result res = wrk.run(t, roundSeconds, watched);
+          boolean hookOff = t.name().equals("nometr");
+          if (hookOff) metricsHook(false);
+          Wrk.Result res;
+          try {
+            res = wrk.run(t, roundSeconds, watched);
+          } finally {
+            if (hookOff) metricsHook(true);
+          }
           thisRound.put(t.name(), res);
           System.out.printf("  %s%d %-7s %,9.0f req/s  p50 %6.2f ms  p99 %7.2f ms  %s -> limit: %s%s%n", r == 0 ? "warm-up " : "round ",
               r, t.name(), res.perSecond(), res.p50Ms(), res.p99Ms(), Wrk.sharesText(res), res.limit(),
@@ -406,8 +414,9 @@ public final class SideBySideBenchmark {
           if (r > 0) results.computeIfAbsent(t.name(), k -> new ArrayList<>()).add(res);
         }
         double st = thisRound.get("static").perSecond();
-        System.out.printf("  %s%d: imsync ÷ static %.2f, ceiling ÷ static %.2f, redis ÷ static %.2f%n", r == 0 ? "warm-up " : "round ", r,
-            thisRound.get("imsync").perSecond() / st, thisRound.get("ceiling").perSecond() / st, thisRound.get("redis").perSecond() / st);
+        System.out.printf("  %s%d: imsync ÷ static %.2f, ceiling ÷ static %.2f, redis ÷ static %.2f, metrics on ÷ off %.3f%n",
+            r == 0 ? "warm-up " : "round ", r, thisRound.get("imsync").perSecond() / st, thisRound.get("ceiling").perSecond() / st,
+            thisRound.get("redis").perSecond() / st, thisRound.get("imsync").perSecond() / thisRound.get("nometr").perSecond());
       }
     } finally {
       procs.stopStaticCeiling();
@@ -449,6 +458,10 @@ public final class SideBySideBenchmark {
     row("", "`POST /bench/ceiling` (token, limiter, JSON body, static answer)", fmtWrk(results.get("ceiling")), staticText,
         "ceiling ÷ static " + fmtRatio(ceilingRatio));
     row("", "Redis peer `POST /bench/redis/v1/sync`", fmtWrk(results.get("redis")), staticText, "redis ÷ static " + fmtRatio(redisRatio));
+    double[] hookRatio = ratiosOf(results.get("imsync"), results.get("nometr"));
+    out.set("metrics_on_over_off", spread(hookRatio));
+    row("", "`POST /v1/sync` with the metrics hook off (issue 9: cost of metrics)", fmtWrk(results.get("nometr")),
+        "metrics on: " + fmtWrk(results.get("imsync")), "on ÷ off " + fmtRatio(hookRatio));
     row("", "what limits it (median round)", limitText(results.get("imsync")), limitText(st) + " (static)", "");
     long failed = results.values().stream().flatMap(List::stream).mapToLong(Wrk.Result::failures).sum();
     if (failed > 0) {
@@ -457,6 +470,11 @@ public final class SideBySideBenchmark {
       goal("1 delta sync ÷ static ceiling (wrk)", fmtRatio(imsyncRatio) + " (" + fmtWrk(results.get("imsync")) + "; limit: "
           + mostCommonLimit(results.get("imsync")) + ")", "≥ 0.80", median(imsyncRatio) >= 0.8);
     }
+  }
+
+  /** Turns the node's HTTP metrics hook off or on (bench route) for the metrics-cost rounds. */
+  private void metricsHook(boolean on) {
+    client.call(new LoadClient.Request("POST", "/bench/metrics-hook?on=" + on, null, null));
   }
 
   static String syncBody(String cursor) {

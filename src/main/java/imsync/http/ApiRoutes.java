@@ -60,6 +60,7 @@ public final class ApiRoutes extends HttpSupport {
    */
   private Route measured(Supplier<Route> inner) {
     return extractRequest(req -> {
+      if (!metrics.httpHook()) return inner.get();
       long start = System.nanoTime();
       int route = RouteTemplates.indexOf(((akka.http.scaladsl.model.HttpRequest) req).uri().path());
       String method = req.method().value();

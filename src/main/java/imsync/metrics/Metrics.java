@@ -64,6 +64,8 @@ public final class Metrics implements Extension {
   private static final int STATUSES = 600;
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  /** Whether the HTTP hook records; off only for the benchmark's metrics-on/off comparison. */
+  private volatile boolean httpHook = true;
   private final JvmGcMetrics gc = new JvmGcMetrics();
 
   /** imsync_http_requests_seconds by (route index, method index) then status: built on first use, then a lookup. */
@@ -271,5 +273,14 @@ public final class Metrics implements Extension {
   private void close() {
     gc.close();
     registry.close();
+  }
+
+  public boolean httpHook() {
+    return httpHook;
+  }
+
+  /** Turns the HTTP hook off or on (the benchmark measures its cost; production never turns it off). */
+  public void setHttpHook(boolean on) {
+    httpHook = on;
   }
 }
