@@ -50,6 +50,7 @@ public final class Main {
 
   /** A node that also mounts {@code extra} routes beside its API (the benchmark's node). */
   public static CompletionStage<ServerBinding> init(ActorSystem<?> system, ExtraRoutes extra) {
+    AuthSettings authSettings = AuthSettings.from(system.settings().config()); // first: a node without keys never starts
     Settings settings = Settings.from(system.settings().config());
     Config imsync = system.settings().config().getConfig("imsync");
     if (imsync.getBoolean("management.enabled")) AkkaManagement.get(system).start();
@@ -58,7 +59,7 @@ public final class Main {
     system.systemActorOf(NodeStats.create(AccountEntity.TYPE_KEY.name()), "node-stats", Props.empty());
     ActorRef<ShardBalancer.Command> balancer =
         ShardBalancer.init(system, system.settings().config().getInt("akka.cluster.sharding.number-of-shards"));
-    Auth auth = Auth.create(AuthSettings.from(system.settings().config()));
+    Auth auth = Auth.create(authSettings);
     system.getWhenTerminated().thenRun(auth::close);
     Accounts accounts = new Accounts(system, settings.askTimeout());
     RateLimiter limiter = new RateLimiter(settings.ratePerSecond(), settings.rateBurst(), 1_000_000);

@@ -28,10 +28,7 @@ public record Settings(
     Config c = root.getConfig("imsync");
     String auth = c.getString("auth.secret");
     String cursor = c.getString("cursor.secret");
-    if (auth.isEmpty() && c.getString("auth.jwks").isEmpty()) {
-      throw new IllegalArgumentException(
-          "imsync.auth.secret (env IMSYNC_AUTH_SECRET) or imsync.auth.jwks (env IMSYNC_AUTH_JWKS) must be set");
-    }
+    // that a secret or a JWKS is set is AuthSettings' check; here only what the cursor key needs
     if (auth.isEmpty() && cursor.isEmpty()) {
       // else the cursor key would be derived from an empty secret: a constant anyone can forge cursors with
       throw new IllegalArgumentException("imsync.cursor.secret (env IMSYNC_CURSOR_SECRET) must be set when imsync.auth.secret is empty");
