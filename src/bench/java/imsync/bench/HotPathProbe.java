@@ -22,13 +22,24 @@ import java.util.List;
  * writes {@code target/probe/delta.lua} (one request per account, cycled) and serves the same number of
  * static bytes on {@code /static} from the same JVM as the ceiling. Runs until killed.
  *
- * <p>Args: [accounts (2000)] [static port (18090)]. Needs {@code -Dimsync.test.cassandra.port}.
+ * <p>Args: [accounts (2000)] [static port (18090)] [reuse]. With {@code reuse} it loads nothing and serves
+ * the accounts of the previous run (its {@code delta.lua} still holds their tokens and cursors): for A/B
+ * runs of node settings without the load. Needs {@code -Dimsync.test.cassandra.port}.
  */
 public final class HotPathProbe {
   public static void main(String[] args) throws Exception {
     int accounts = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
     int staticPort = args.length > 1 ? Integer.parseInt(args[1]) : 18090;
+    boolean reuse = args.length > 2 && args[2].equals("reuse");
     TestNode node = TestNode.start("imsync.rate-limit.per-second = 1000000\nimsync.rate-limit.burst = 1000000");
+    Path dir = Path.of("target/probe");
+    if (reuse) {
+      serveStatic(node, staticPort, Integer.parseInt(Files.readString(dir.resolve("answer-bytes")).trim()));
+      Files.writeString(dir.resolve("ports"), node.port + " " + staticPort + "\n");
+      System.out.printf("ready (reusing the previous run's accounts): node http://127.0.0.1:%d, static http://127.0.0.1:%d/static%n",
+          node.port, staticPort);
+      Thread.currentThread().join();
+    }
     Api api = node.api();
     String service = Api.serviceToken();
     String[] ids = new String[accounts];
@@ -73,8 +84,8 @@ public final class HotPathProbe {
     System.out.printf("loaded %d accounts in %.1f s; a delta answer is %d bytes with %d sessions%n", accounts,
         (System.nanoTime() - t0) / 1e9, answerBytes, sample.body().get("sessions").size());
 
-    Path dir = Path.of("target/probe");
     Files.createDirectories(dir);
+    Files.writeString(dir.resolve("answer-bytes"), answerBytes + "\n");
     StringBuilder lua = new StringBuilder("local reqs = {}\n");
     for (int a = 0; a < accounts; a++) {
       lua.append("reqs[").append(a + 1).append("] = wrk.format(\"POST\", \"/v1/sync\", {[\"Host\"]=\"127.0.0.1\", [\"Authorization\"]=\"Bearer ")
@@ -87,17 +98,21 @@ public final class HotPathProbe {
     Files.writeString(dir.resolve("static.lua"), "wrk.method = \"POST\"\nwrk.body = '{\"cursor\":null}'\n"
         + "wrk.headers[\"Content-Type\"] = \"application/json\"\n");
 
-    byte[] filler = new byte[answerBytes];
-    Arrays.fill(filler, (byte) 'x');
-    class Static extends AllDirectives {}
-    Static d = new Static();
-    Http.get(node.system).newServerAt("127.0.0.1", staticPort).bind(d.path("static", () ->
-        d.complete(HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, filler)))))
-        .toCompletableFuture().get();
+    serveStatic(node, staticPort, answerBytes);
     System.out.printf("ready: node http://127.0.0.1:%d (lua target/probe/delta.lua), static http://127.0.0.1:%d/static%n",
         node.port, staticPort);
     Files.writeString(dir.resolve("ports"), node.port + " " + staticPort + "\n");
     Thread.currentThread().join();
+  }
+
+  private static void serveStatic(TestNode node, int port, int bytes) throws Exception {
+    byte[] filler = new byte[bytes];
+    Arrays.fill(filler, (byte) 'x');
+    class Static extends AllDirectives {}
+    Static d = new Static();
+    Http.get(node.system).newServerAt("127.0.0.1", port).bind(d.path("static", () ->
+        d.complete(HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, filler)))))
+        .toCompletableFuture().get();
   }
 
   /** Custom groups of session j of account a: 1 to 3 of f0..f3 (as the side-by-side benchmark). */

@@ -207,7 +207,11 @@ public final class AccountEntity
   /** Long polls waiting for a change, by id; transient: answered (empty batch) when the entity stops. */
   private final Map<Long, Waiter> waiters = new HashMap<>();
   private long nextWaiterId;
-  /** Device progress not yet stored; at most {@code DEVICE_FLUSH} old. */
+  /**
+   * Device sightings not yet stored. A new device or a new acked version is stored within
+   * {@code DEVICE_FLUSH}; a later sighting alone only once the stored one is {@code DEVICE_SEEN_PRECISION_MS}
+   * old, so an account that syncs all the time does not write a journal row every few seconds for it.
+   */
   private final Map<String, Device> pendingDevices = new HashMap<>();
 
   /** Until RecoveryCompleted: counts the events replayed on top of the snapshot. */
@@ -219,6 +223,7 @@ public final class AccountEntity
   private record Waiter(View view, Cursor cursor, int limit, int maxBytes, ActorRef<Reply> replyTo) {}
 
   static final Duration DEVICE_FLUSH = Duration.ofSeconds(5);
+  static final long DEVICE_SEEN_PRECISION_MS = 300_000;
 
   private AccountEntity(ActorContext<Command> ctx, TimerScheduler<Command> timers, String accountId, Settings settings,
                         CursorCodec codec, Metrics metrics) {
@@ -447,9 +452,19 @@ public final class AccountEntity
     long now = now();
     long acked = cursor == null ? 0 : Math.max(0, cursor.groupsVersion());
     Device seen = new Device(deviceId, now, now, acked);
-    Device known = pendingDevices.getOrDefault(deviceId, st.device(deviceId));
-    pendingDevices.put(deviceId, known == null ? seen : known.merge(seen));
-    if (!timers.isTimerActive(FlushDevices.INSTANCE)) timers.startSingleTimer(FlushDevices.INSTANCE, DEVICE_FLUSH);
+    Device stored = st.device(deviceId);
+    Device known = pendingDevices.getOrDefault(deviceId, stored);
+    Device latest = known == null ? seen : known.merge(seen);
+    pendingDevices.put(deviceId, latest);
+    if (worthStoring(stored, latest) && !timers.isTimerActive(FlushDevices.INSTANCE)) {
+      timers.startSingleTimer(FlushDevices.INSTANCE, DEVICE_FLUSH);
+    }
+  }
+
+  /** Whether a sighting changes what the journal should hold: pruning reads acked versions, operators last sightings. */
+  static boolean worthStoring(Device stored, Device seen) {
+    return stored == null || stored.ackedVersion() != seen.ackedVersion()
+        || seen.lastSeenAt() - stored.lastSeenAt() >= DEVICE_SEEN_PRECISION_MS;
   }
 
   private ReplyEffect<AccountEvent, AccountState> flushDevices() {

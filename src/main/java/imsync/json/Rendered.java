@@ -7,7 +7,7 @@ import imsync.core.SmartRule;
 import imsync.core.Session;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The contract JSON of sessions and groups, rendered once per version and reused: a node-wide, bounded,
@@ -16,25 +16,36 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * new instance and misses. Bounded by slot count and by the size of what it keeps (a large session is
  * rendered each time), so it holds the hot sessions of the node, never every session of every account.
  *
- * <p>Two-way set-associative: an object may sit in either slot of its pair, the newer in the first, so
- * two hot objects that hash alike do not evict each other on every use.
+ * <p>Four-way set-associative: an object may sit in any slot of its set of four, so hot objects that hash
+ * alike do not evict each other on every use (two ways, newest first, kept 76% of a working set of half the
+ * slots; four with random replacement keep nearly all).
  *
- * <p>Slots: {@code -Dimsync.render-cache.slots} (a power of two, default 32768; 0 turns the cache off).
+ * <p>Slots: {@code -Dimsync.render-cache.slots} (a power of two; 0 turns the cache off). By default one slot
+ * per 16 KiB of maximum heap, 4,096 to 262,144 (131,072 for a 4 GiB heap: at most about 100 MB, 2.5% of
+ * the heap, with typical 450-byte sessions and the stale versions the slots still point to), so the
+ * sessions and groups changed since the cursors of a node's active accounts fit.
  */
 public final class Rendered {
   static final int SLOTS = slots();
+  /** Slots an object may sit in: one set, 16 bytes of references, one cache line. */
+  static final int WAYS = 4;
   /** Larger renderings are not kept: at most SLOTS x this many bytes. */
   static final int MAX_KEPT_BYTES = 1024;
 
   private record Entry(Object key, byte[] json) {}
 
-  private static final AtomicReferenceArray<Entry> CACHE = new AtomicReferenceArray<>(Math.max(1, SLOTS));
+  /**
+   * Plain reads and writes, racy by design: an Entry is immutable (final fields, safely published), so a
+   * reader sees a whole entry or an older one, and a lost update only costs a render.
+   */
+  private static final Entry[] CACHE = new Entry[Math.max(1, SLOTS)];
 
   private Rendered() {}
 
   private static int slots() {
-    int n = Integer.getInteger("imsync.render-cache.slots", 32768);
-    return n < 2 ? 0 : Integer.highestOneBit(n);
+    long byHeap = Math.max(4096, Math.min(262_144, Runtime.getRuntime().maxMemory() / 16_384));
+    int n = Integer.getInteger("imsync.render-cache.slots", (int) byHeap);
+    return n < WAYS ? 0 : Integer.highestOneBit(n);
   }
 
   public static byte[] session(Session s) {
@@ -47,29 +58,38 @@ public final class Rendered {
     return hit != null ? hit : keep(g, render(g));
   }
 
-  /** The first slot of the key's pair; the second is the next one. */
+  /** The first slot of the key's set; the set is the {@code WAYS} slots from there. */
   private static int slot(Object key) {
     int h = System.identityHashCode(key);
     h ^= h >>> 16;
-    return h & (SLOTS - 2);
+    return h & (SLOTS - WAYS);
   }
 
   private static byte[] lookup(Object key) {
-    if (SLOTS < 2) return null;
-    int i = slot(key);
-    Entry e = CACHE.getPlain(i);
-    if (e != null && e.key == key) return e.json;
-    e = CACHE.getPlain(i + 1);
-    return e != null && e.key == key ? e.json : null;
+    if (SLOTS < WAYS) return null;
+    int base = slot(key);
+    for (int i = base; i < base + WAYS; i++) {
+      Entry e = CACHE[i];
+      if (e != null && e.key == key) return e.json;
+    }
+    return null;
   }
 
+  /**
+   * Into a free slot of the set, else over a random one: accounts are synced round after round in much
+   * the same order, and with that cyclic use evicting the oldest would evict exactly what comes next.
+   */
   private static byte[] keep(Object key, byte[] json) {
-    // a racy publication is fine: Entry is immutable (final fields), a lost update only costs a render
-    if (SLOTS >= 2 && json.length <= MAX_KEPT_BYTES) {
-      int i = slot(key);
-      Entry older = CACHE.getPlain(i);
-      if (older != null) CACHE.setPlain(i + 1, older);
-      CACHE.setPlain(i, new Entry(key, json));
+    if (SLOTS >= WAYS && json.length <= MAX_KEPT_BYTES) {
+      int base = slot(key);
+      int victim = base + ThreadLocalRandom.current().nextInt(WAYS);
+      for (int i = base; i < base + WAYS; i++) {
+        if (CACHE[i] == null) {
+          victim = i;
+          break;
+        }
+      }
+      CACHE[victim] = new Entry(key, json);
     }
     return json;
   }

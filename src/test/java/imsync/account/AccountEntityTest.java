@@ -228,6 +228,18 @@ class AccountEntityTest {
   }
 
   @Test
+  void aDeviceSeenAgainIsStoredOnlyWhenItsAckChangesOrItsStoredSightingIsOld() {
+    var stored = new imsync.core.Device("phone", 1_000, 1_000, 7);
+    assertTrue(AccountEntity.worthStoring(null, stored), "a new device");
+    assertTrue(AccountEntity.worthStoring(stored, new imsync.core.Device("phone", 1_000, 2_000, 8)), "a new acked version");
+    assertTrue(AccountEntity.worthStoring(stored, new imsync.core.Device("phone", 1_000, 2_000, 6)), "behind again");
+    assertFalse(AccountEntity.worthStoring(stored, new imsync.core.Device("phone", 1_000, 1_000 + AccountEntity.DEVICE_SEEN_PRECISION_MS - 1, 7)),
+        "the same ack, seen again soon");
+    assertTrue(AccountEntity.worthStoring(stored, new imsync.core.Device("phone", 1_000, 1_000 + AccountEntity.DEVICE_SEEN_PRECISION_MS, 7)),
+        "the same ack, but the stored sighting is old");
+  }
+
+  @Test
   void snapshotsSerializeInTheCompactForm() {
     entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(List.of(msg("a", 1, "bob")), r));
     entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.SetDraft("a", "draft", r));
