@@ -9,7 +9,7 @@ import imsync.testkit.TestNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The benchmark's HTTP ceiling: the front end's own work (token, body) and a precomputed answer of a given size. */
+/** The benchmark's HTTP ceilings: the front end's own work (token, body), then a precomputed answer of a given size (at once, or after a sharded ask). */
 @ExtendWith(LocalCassandra.class)
 class BenchRoutesTest {
 
@@ -26,6 +26,12 @@ class BenchRoutesTest {
       assertEquals(401, api.post("/bench/ceiling?bytes=5000", null, "{}").status());
       assertEquals("invalid_json", api.post("/bench/ceiling", token, "{").errorCode());
       assertEquals("invalid_request", api.post("/bench/ceiling?bytes=nine", token, "{}").errorCode());
+      // the ask ceiling: the same checks and the sync route's body rules, then an answer through a sharded ask
+      Api.Response asked = api.post("/bench/ask-ceiling?bytes=3000", token, "{\"cursor\": \"x\", \"limit\": 200}");
+      assertEquals(200, asked.status(), asked.raw().body());
+      assertEquals(3000, asked.raw().body().length());
+      assertEquals(401, api.post("/bench/ask-ceiling?bytes=3000", null, "{}").status());
+      assertEquals("invalid_request", api.post("/bench/ask-ceiling", token, "{\"limit\": 0}").errorCode());
       // no Redis peer configured on this node: its routes are absent
       assertEquals(404, api.post("/bench/redis/v1/sync", token, "{}").status());
     }

@@ -382,6 +382,8 @@ public final class SideBySideBenchmark {
         wrk.target("imsync", node, "/v1/sync", imsyncLines),
         wrk.target("nometr", node, "/v1/sync", imsyncLines), // imsync with the metrics hook off (issue 9's cost)
         wrk.target("ceiling", node, "/bench/ceiling?bytes=" + bytes, imsyncLines),
+        // the front end plus an ask through Cluster Sharding to a trivial entity: what any sharded read costs
+        wrk.target("askceil", node, "/bench/ask-ceiling?bytes=" + bytes, imsyncLines),
         wrk.target("redis", node, PEER + "/v1/sync", redisLines));
     procs.startStaticCeiling(bytes);
     System.out.printf("throughput: %s, %d request lines (one per account, each a repeatable delta of 10 sessions), %d-byte answers "
@@ -415,9 +417,9 @@ public final class SideBySideBenchmark {
           if (r > 0) results.computeIfAbsent(t.name(), k -> new ArrayList<>()).add(res);
         }
         double st = thisRound.get("static").perSecond();
-        System.out.printf("  %s%d: imsync ÷ static %.2f, ceiling ÷ static %.2f, redis ÷ static %.2f, metrics on ÷ off %.3f%n",
+        System.out.printf("  %s%d: imsync ÷ static %.2f, ceiling ÷ static %.2f, ask ceiling ÷ static %.2f, redis ÷ static %.2f, metrics on ÷ off %.3f%n",
             r == 0 ? "warm-up " : "round ", r, thisRound.get("imsync").perSecond() / st, thisRound.get("ceiling").perSecond() / st,
-            thisRound.get("redis").perSecond() / st, thisRound.get("imsync").perSecond() / thisRound.get("nometr").perSecond());
+            thisRound.get("askceil").perSecond() / st, thisRound.get("redis").perSecond() / st, thisRound.get("imsync").perSecond() / thisRound.get("nometr").perSecond());
       }
     } finally {
       procs.stopStaticCeiling();
@@ -450,6 +452,10 @@ public final class SideBySideBenchmark {
     double[] imsyncRatio = ratiosOf(results.get("imsync"), st);
     double[] ceilingRatio = ratiosOf(results.get("ceiling"), st);
     double[] redisRatio = ratiosOf(results.get("redis"), st);
+    double[] askRatio = ratiosOf(results.get("askceil"), st);
+    double[] imsyncOverAsk = ratiosOf(results.get("imsync"), results.get("askceil"));
+    out.set("ask_ceiling_over_static", spread(askRatio));
+    out.set("imsync_over_ask_ceiling", spread(imsyncOverAsk));
     out.set("imsync_over_static", spread(imsyncRatio));
     out.set("ceiling_over_static", spread(ceilingRatio));
     out.set("redis_over_static", spread(redisRatio));
@@ -458,6 +464,8 @@ public final class SideBySideBenchmark {
     row(scenario, "`POST /v1/sync` req/s [min–max], p50/p99 ms", fmtWrk(results.get("imsync")), staticText, "imsync ÷ static " + fmtRatio(imsyncRatio));
     row("", "`POST /bench/ceiling` (token, limiter, JSON body, static answer)", fmtWrk(results.get("ceiling")), staticText,
         "ceiling ÷ static " + fmtRatio(ceilingRatio));
+    row("", "`POST /bench/ask-ceiling` (the same, plus an ask through sharding to a trivial entity)", fmtWrk(results.get("askceil")),
+        staticText, "ask ceiling ÷ static " + fmtRatio(askRatio) + "; imsync ÷ ask ceiling " + fmtRatio(imsyncOverAsk));
     row("", "Redis peer `POST /bench/redis/v1/sync`", fmtWrk(results.get("redis")), staticText, "redis ÷ static " + fmtRatio(redisRatio));
     double[] hookRatio = ratiosOf(results.get("imsync"), results.get("nometr"));
     out.set("metrics_on_over_off", spread(hookRatio));
@@ -469,7 +477,8 @@ public final class SideBySideBenchmark {
       goals.add(String.format("%-52s %s", "1 delta sync ÷ static ceiling (wrk)", "NOT MEASURED: " + failed + " requests failed in counted rounds"));
     } else {
       goal("1 delta sync ÷ static ceiling (wrk)", fmtRatio(imsyncRatio) + " (" + fmtWrk(results.get("imsync")) + "; limit: "
-          + mostCommonLimit(results.get("imsync")) + ")", "≥ 0.80", median(imsyncRatio) >= 0.8);
+          + mostCommonLimit(results.get("imsync")) + "; a sharded ask alone reaches " + fmtRatio(askRatio) + " of static)", "≥ 0.80",
+          median(imsyncRatio) >= 0.8);
     }
   }
 

@@ -5,12 +5,16 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.SupervisorStrategy;
+import akka.actor.typed.javadsl.AskPattern;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.ClusterEvent;
 import akka.cluster.Member;
 import akka.cluster.MemberStatus;
+import akka.cluster.sharding.ShardRegion;
 import akka.cluster.sharding.external.ExternalShardAllocation;
 import akka.cluster.sharding.external.javadsl.ExternalShardAllocationClient;
+import akka.cluster.sharding.typed.GetClusterShardingStats;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.ClusterSingleton;
 import akka.cluster.typed.SingletonActor;
@@ -89,7 +93,12 @@ public final class ShardBalancer {
     }));
   }
 
-  /** {@code load} null: even out shard counts ({@link ShardPlan}); else even out load ({@link LoadPlan}). */
+  /**
+   * {@code load} null: even out shard counts ({@link ShardPlan}); else even out load ({@link LoadPlan}).
+   * A shard whose stored location is no longer an up member counts where it runs now: after a node is
+   * removed, the coordinator starts its shards on the survivors, and planning from the dead node's old
+   * entries would move those shards a second time.
+   */
   private static CompletionStage<Integer> plan(ActorSystem<?> system, ExternalShardAllocationClient client, List<String> shards,
                                                Map<String, Double> load) {
     List<Address> up = new ArrayList<>();
@@ -98,14 +107,36 @@ public final class ShardBalancer {
       if (m.status() == MemberStatus.up() && !state.getUnreachable().contains(m)) up.add(m.address());
     }
     up.sort(Comparator.comparing(Address::toString));
-    return client.getShardLocations().thenComposeAsync(locations -> {
+    CompletionStage<Map<String, Address>> running = AskPattern.ask(ClusterSharding.get(system).shardState(),
+            (ActorRef<ShardRegion.ClusterShardingStats> r) -> new GetClusterShardingStats(AccountEntity.TYPE_KEY, STATS_TIMEOUT, r),
+            STATS_TIMEOUT.plusSeconds(1), system.scheduler())
+        .thenApply(ShardBalancer::runningAt)
+        .exceptionally(failure -> Map.of()); // no view of the regions: plan from the stored locations alone
+    return client.getShardLocations().thenCombine(running, (locations, now) -> {
       Map<String, Address> current = new HashMap<>();
       locations.getShardLocations().forEach((shard, loc) -> current.put(shard, loc.address()));
+      // only where the stored location is gone: a shard an operator just moved runs at its old place
+      // until the coordinator hands it over, and planning from there would undo the move
+      now.forEach((shard, at) -> {
+        Address stored = current.get(shard);
+        if (stored == null || !up.contains(stored)) current.put(shard, at);
+      });
+      return current;
+    }).thenComposeAsync(current -> {
       Map<String, Address> moves = load == null
           ? ShardPlan.balance(shards, up, current)
           : LoadPlan.balance(shards, up, current, load, LoadPlan.TOLERANCE);
       if (moves.isEmpty()) return CompletableFuture.completedFuture(0);
       return client.setShardLocations(moves).thenApplyAsync(done -> moves.size(), HttpSupport.IN_PLACE);
     }, HttpSupport.IN_PLACE);
+  }
+
+  private static final Duration STATS_TIMEOUT = Duration.ofSeconds(3);
+
+  /** Shard id to the member it runs on, for every shard running somewhere (regions that did not answer: none). */
+  static Map<String, Address> runningAt(ShardRegion.ClusterShardingStats stats) {
+    Map<String, Address> at = new HashMap<>();
+    stats.getRegions().forEach((address, region) -> region.getStats().keySet().forEach(shard -> at.put(shard, address)));
+    return at;
   }
 }

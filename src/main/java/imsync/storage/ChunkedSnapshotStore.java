@@ -247,7 +247,8 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
         });
   }
 
-  private synchronized ActorRef legacyStore() {    if (legacy == null) legacy = Persistence.get(system).snapshotStoreFor(legacyPlugin, ConfigFactory.empty());
+  private synchronized ActorRef legacyStore() {
+    if (legacy == null) legacy = Persistence.get(system).snapshotStoreFor(legacyPlugin, ConfigFactory.empty());
     return legacy;
   }
 
