@@ -109,8 +109,8 @@ public final class BenchRoutes extends HttpSupport {
           if (sharding == null) return complete(StatusCodes.NOT_FOUND);
           ByteString answer = bodies.computeIfAbsent(parseSize(bytes), n -> ByteString.fromArrayUnsafe(StaticCeiling.filler(n)));
           return completeWithFuture(sharding.entityRefFor(ECHO, p.accountId()).<Done>ask(Echo::new, settings.askTimeout())
-              .thenApply(done -> HttpResponse.create().withStatus(StatusCodes.OK)
-                  .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, answer))));
+              .thenApplyAsync(done -> HttpResponse.create().withStatus(StatusCodes.OK)
+                  .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, answer)), IN_PLACE));
         })))));
     Route own = concat(ceiling, askCeiling, hook);
     return peer.map(r -> concat(own, r)).orElse(own);

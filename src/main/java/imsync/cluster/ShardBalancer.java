@@ -110,9 +110,9 @@ public final class ShardBalancer {
     CompletionStage<Map<String, Address>> running = AskPattern.ask(ClusterSharding.get(system).shardState(),
             (ActorRef<ShardRegion.ClusterShardingStats> r) -> new GetClusterShardingStats(AccountEntity.TYPE_KEY, STATS_TIMEOUT, r),
             STATS_TIMEOUT.plusSeconds(1), system.scheduler())
-        .thenApply(ShardBalancer::runningAt)
-        .exceptionally(failure -> Map.of()); // no view of the regions: plan from the stored locations alone
-    return client.getShardLocations().thenCombine(running, (locations, now) -> {
+        .handleAsync((stats, failure) -> failure == null ? runningAt(stats) : Map.<String, Address>of(), HttpSupport.IN_PLACE);
+    // no view of the regions (failure above): plan from the stored locations alone
+    return client.getShardLocations().thenCombineAsync(running, (locations, now) -> {
       Map<String, Address> current = new HashMap<>();
       locations.getShardLocations().forEach((shard, loc) -> current.put(shard, loc.address()));
       // only where the stored location is gone: a shard an operator just moved runs at its old place
@@ -122,7 +122,7 @@ public final class ShardBalancer {
         if (stored == null || !up.contains(stored)) current.put(shard, at);
       });
       return current;
-    }).thenComposeAsync(current -> {
+    }, HttpSupport.IN_PLACE).thenComposeAsync(current -> {
       Map<String, Address> moves = load == null
           ? ShardPlan.balance(shards, up, current)
           : LoadPlan.balance(shards, up, current, load, LoadPlan.TOLERANCE);

@@ -31,7 +31,7 @@ final class NodeStatsClient {
       List<CompletableFuture<NodeStats.Stats>> asks = new ArrayList<>();
       for (ActorRef<NodeStats.Command> node : l.getServiceInstances(NodeStats.KEY)) {
         asks.add(AskPattern.<NodeStats.Command, NodeStats.Stats>ask(node, NodeStats.Get::new, TIMEOUT, system.scheduler())
-            .toCompletableFuture().exceptionally(failure -> null));
+            .toCompletableFuture().handleAsync((stats, failure) -> failure == null ? stats : null, HttpSupport.IN_PLACE));
       }
       return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).thenApplyAsync(done -> {
         Map<String, NodeStats.Stats> byAddress = new HashMap<>();

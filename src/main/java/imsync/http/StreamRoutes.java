@@ -121,10 +121,10 @@ public final class StreamRoutes extends HttpSupport {
         .backpressureTimeout(settings.streamSlowClientTimeout())
         .watchTermination((notUsed, done) -> {
           stats.open.incrementAndGet();
-          done.whenComplete((d, failure) -> {
+          done.whenCompleteAsync((d, failure) -> {
             stats.open.decrementAndGet();
             if (failure instanceof BackpressureTimeoutException) stats.slowClientsClosed.incrementAndGet();
-          });
+          }, IN_PLACE);
           return notUsed;
         })
         .via(streams.flow());

@@ -47,6 +47,12 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   private final CassandraSession session;
   private final Serialization serialization;
   private final Executor executor;
+  /**
+   * For the short callbacks between Cassandra calls: the session's futures are Scala futures seen as
+   * CompletionStages, whose non-async stages run through the common pool, and on a 2-core machine that
+   * pool starts a new thread per task (several per snapshot loaded or saved).
+   */
+  private static final Executor DIRECT = Runnable::run;
   private final String keyspace;
   private final int chunkSize;
   private final int maxLoadAttempts;
@@ -87,16 +93,16 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
     if (config.getBoolean("keyspace-autocreate")) {
       String ddl = "CREATE KEYSPACE IF NOT EXISTS " + keyspace + " WITH replication = {'class': 'SimpleStrategy', "
           + "'replication_factor': " + config.getInt("replication-factor") + "}";
-      ready = ready.thenCompose(d -> session.executeDDL(ddl));
+      ready = ready.thenComposeAsync(d -> session.executeDDL(ddl), DIRECT);
     }
     if (config.getBoolean("tables-autocreate")) {
-      for (String ddl : createTables(keyspace)) ready = ready.thenCompose(d -> session.executeDDL(ddl));
+      for (String ddl : createTables(keyspace)) ready = ready.thenComposeAsync(d -> session.executeDDL(ddl), DIRECT);
     }
     this.schemaReady = ready;
     String legacyTable = config.getString("legacy-table");
     this.legacyTableExists = legacyPlugin.isEmpty()
         ? CompletableFuture.completedFuture(false)
-        : session.underlying().thenApply(cs -> cs.getMetadata().getKeyspace(keyspace).flatMap(k -> k.getTable(legacyTable)).isPresent());
+        : session.underlying().thenApplyAsync(cs -> cs.getMetadata().getKeyspace(keyspace).flatMap(k -> k.getTable(legacyTable)).isPresent(), DIRECT);
   }
 
   /** The tables, as in cassandra/schema/snapshot-chunks.cql (that file is what production applies). */
@@ -113,7 +119,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   }
 
   private CompletionStage<PreparedStatement> prepared(String cql) {
-    return schemaReady.thenCompose(d -> session.prepare(cql));
+    return schemaReady.thenComposeAsync(d -> session.prepare(cql), DIRECT);
   }
 
   @Override
@@ -147,7 +153,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   public Future<Void> doSaveAsync(SnapshotMetadata metadata, Object snapshot) {
     // serializing a large account takes a while: off the store's own actor
     CompletionStage<Void> done = CompletableFuture.supplyAsync(() -> serialized(snapshot), executor)
-        .thenCompose(s -> save(metadata, s));
+        .thenComposeAsync(s -> save(metadata, s), DIRECT);
     return FutureConverters.asScala(done);
   }
 
@@ -165,15 +171,15 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
       int from = i * chunkSize;
       ByteBuffer data = ByteBuffer.wrap(s.bytes(), from, Math.min(chunkSize, s.bytes().length - from)).slice();
       int nr = i;
-      writes[i] = insertChunk.thenCompose(ps -> session.executeWrite(write(ps, m.persistenceId(), m.sequenceNr(), nr, data)))
+      writes[i] = insertChunk.thenComposeAsync(ps -> session.executeWrite(write(ps, m.persistenceId(), m.sequenceNr(), nr, data)), DIRECT)
           .toCompletableFuture();
     }
     // the header goes last: a snapshot without one is never loaded
     return CompletableFuture.allOf(writes)
-        .thenCompose(d -> insertHeader)
-        .thenCompose(ps -> session.executeWrite(write(ps, m.persistenceId(), m.sequenceNr(), m.timestamp(), s.serId(),
-            s.manifest(), chunks, (long) s.bytes().length)))
-        .thenApply(d -> null);
+        .thenComposeAsync(d -> insertHeader, DIRECT)
+        .thenComposeAsync(ps -> session.executeWrite(write(ps, m.persistenceId(), m.sequenceNr(), m.timestamp(), s.serId(),
+            s.manifest(), chunks, (long) s.bytes().length)), DIRECT)
+        .thenApplyAsync(d -> null, DIRECT);
   }
 
   // ------------------------------------------------------------ load
@@ -183,8 +189,8 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   @Override
   public Future<Optional<SelectedSnapshot>> doLoadAsync(String persistenceId, SnapshotSelectionCriteria criteria) {
     CompletionStage<Optional<SelectedSnapshot>> result = selectHeaders
-        .thenCompose(ps -> session.selectAll(read(ps, persistenceId, criteria.maxSequenceNr(), criteria.minSequenceNr())))
-        .thenCompose(rows -> {
+        .thenComposeAsync(ps -> session.selectAll(read(ps, persistenceId, criteria.maxSequenceNr(), criteria.minSequenceNr())), DIRECT)
+        .thenComposeAsync(rows -> {
           List<Header> candidates = new ArrayList<>();
           for (Row r : rows) {
             Header h = new Header(r.getLong("sequence_nr"), r.getLong("timestamp"), r.getInt("ser_id"), r.getString("ser_manifest"),
@@ -194,7 +200,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
           }
           if (candidates.isEmpty()) return loadLegacy(persistenceId, criteria);
           return loadFirst(persistenceId, candidates, 0, null);
-        });
+        }, DIRECT);
     return FutureConverters.asScala(result);
   }
 
@@ -203,13 +209,13 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
     if (i == candidates.size()) return CompletableFuture.failedFuture(last);
     Header h = candidates.get(i);
     return selectChunks
-        .thenCompose(ps -> session.selectAll(read(ps, pid, h.sequenceNr())))
+        .thenComposeAsync(ps -> session.selectAll(read(ps, pid, h.sequenceNr())), DIRECT)
         .thenApplyAsync(rows -> Optional.of(SelectedSnapshot.create(new SnapshotMetadata(pid, h.sequenceNr(), h.timestamp()),
             deserialize(h, rows))), executor)
-        .handle((ok, err) -> err == null
+        .handleAsync((ok, err) -> err == null
             ? CompletableFuture.completedFuture(ok)
-            : loadFirst(pid, candidates, i + 1, err))
-        .thenCompose(x -> x);
+            : loadFirst(pid, candidates, i + 1, err), DIRECT)
+        .thenComposeAsync(x -> x, DIRECT);
   }
 
   private Object deserialize(Header h, List<Row> rows) {
@@ -234,17 +240,17 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
 
   /** Snapshots stored before this store, by the plugin named in legacy-plugin. */
   private CompletionStage<Optional<SelectedSnapshot>> loadLegacy(String pid, SnapshotSelectionCriteria criteria) {
-    return legacyTableExists.thenCompose(exists -> exists ? askLegacy(pid, criteria) : CompletableFuture.completedFuture(Optional.empty()));
+    return legacyTableExists.thenComposeAsync(exists -> exists ? askLegacy(pid, criteria) : CompletableFuture.completedFuture(Optional.empty()), DIRECT);
   }
 
   private CompletionStage<Optional<SelectedSnapshot>> askLegacy(String pid, SnapshotSelectionCriteria criteria) {
     ActorRef store = legacyStore();
     return Patterns.ask(store, new SnapshotProtocol.LoadSnapshot(pid, criteria, criteria.maxSequenceNr()), legacyTimeout)
-        .thenApply(reply -> {
+        .thenApplyAsync(reply -> {
           if (reply instanceof SnapshotProtocol.LoadSnapshotResult r) return OptionConverters.toJava(r.snapshot());
           if (reply instanceof SnapshotProtocol.LoadSnapshotFailed f) throw new IllegalStateException("legacy snapshot", f.cause());
           throw new IllegalStateException("unexpected reply from " + legacyPlugin + ": " + reply);
-        });
+        }, DIRECT);
   }
 
   private synchronized ActorRef legacyStore() {
@@ -257,10 +263,10 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   @Override
   public Future<Void> doDeleteAsync(SnapshotMetadata m) {
     CompletionStage<Void> done = deleteHeader
-        .thenCompose(ps -> session.executeWrite(write(ps, m.persistenceId(), m.sequenceNr())))
-        .thenCompose(d -> deleteChunks)
-        .thenCompose(ps -> session.executeWrite(write(ps, m.persistenceId(), m.sequenceNr())))
-        .thenApply(d -> null);
+        .thenComposeAsync(ps -> session.executeWrite(write(ps, m.persistenceId(), m.sequenceNr())), DIRECT)
+        .thenComposeAsync(d -> deleteChunks, DIRECT)
+        .thenComposeAsync(ps -> session.executeWrite(write(ps, m.persistenceId(), m.sequenceNr())), DIRECT)
+        .thenApplyAsync(d -> null, DIRECT);
     return FutureConverters.asScala(done);
   }
 
@@ -270,24 +276,24 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
     if (c.minTimestamp() == 0 && c.maxTimestamp() == Long.MAX_VALUE) {
       // retention: range deletes, which also remove chunks a half-written snapshot left behind
       CompletionStage<Void> done = deleteHeaderRange
-          .thenCompose(ps -> session.executeWrite(write(ps, pid, c.minSequenceNr(), c.maxSequenceNr())))
-          .thenCompose(d -> deleteChunkRange)
-          .thenCompose(ps -> session.executeWrite(write(ps, pid, c.minSequenceNr(), c.maxSequenceNr())))
-          .thenApply(d -> null);
+          .thenComposeAsync(ps -> session.executeWrite(write(ps, pid, c.minSequenceNr(), c.maxSequenceNr())), DIRECT)
+          .thenComposeAsync(d -> deleteChunkRange, DIRECT)
+          .thenComposeAsync(ps -> session.executeWrite(write(ps, pid, c.minSequenceNr(), c.maxSequenceNr())), DIRECT)
+          .thenApplyAsync(d -> null, DIRECT);
       return FutureConverters.asScala(done);
     }
     CompletionStage<Void> done = selectHeaders
-        .thenCompose(ps -> session.selectAll(read(ps, pid, c.maxSequenceNr(), c.minSequenceNr())))
-        .thenCompose(rows -> {
+        .thenComposeAsync(ps -> session.selectAll(read(ps, pid, c.maxSequenceNr(), c.minSequenceNr())), DIRECT)
+        .thenComposeAsync(rows -> {
           CompletionStage<Void> all = CompletableFuture.completedFuture(null);
           for (Row r : rows) {
             long ts = r.getLong("timestamp");
             if (ts < c.minTimestamp() || ts > c.maxTimestamp()) continue;
             SnapshotMetadata m = new SnapshotMetadata(pid, r.getLong("sequence_nr"), ts);
-            all = all.thenCompose(v -> FutureConverters.asJava(doDeleteAsync(m)));
+            all = all.thenComposeAsync(v -> FutureConverters.asJava(doDeleteAsync(m)), DIRECT);
           }
           return all;
-        });
+        }, DIRECT);
     return FutureConverters.asScala(done);
   }
 }
