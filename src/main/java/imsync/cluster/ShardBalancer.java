@@ -113,23 +113,34 @@ public final class ShardBalancer {
         .handleAsync((stats, failure) -> failure == null ? runningAt(stats) : Map.<String, Address>of(), HttpSupport.IN_PLACE);
     // no view of the regions (failure above): plan from the stored locations alone
     return client.getShardLocations().thenCombineAsync(running, (locations, now) -> {
-      Map<String, Address> current = new HashMap<>();
-      locations.getShardLocations().forEach((shard, loc) -> current.put(shard, loc.address()));
-      // only where the stored location is gone: a shard an operator just moved runs at its old place
-      // until the coordinator hands it over, and planning from there would undo the move
+      Map<String, Address> stored = new HashMap<>();
+      locations.getShardLocations().forEach((shard, loc) -> stored.put(shard, loc.address()));
+      Map<String, Address> current = new HashMap<>(stored);
+      // only where the stored location is missing or gone: a shard an operator just moved runs at its old
+      // place until the coordinator hands it over, and planning from there would undo the move
       now.forEach((shard, at) -> {
-        Address stored = current.get(shard);
-        if (stored == null || !up.contains(stored)) current.put(shard, at);
+        Address was = stored.get(shard);
+        if (was == null || !up.contains(was)) current.put(shard, at);
       });
-      return current;
-    }, HttpSupport.IN_PLACE).thenComposeAsync(current -> {
       Map<String, Address> moves = load == null
           ? ShardPlan.balance(shards, up, current)
           : LoadPlan.balance(shards, up, current, load, LoadPlan.TOLERANCE);
-      if (moves.isEmpty()) return CompletableFuture.completedFuture(0);
-      return client.setShardLocations(moves).thenApplyAsync(done -> moves.size(), HttpSupport.IN_PLACE);
+      // write every shard whose plan differs from what is stored, including one that stays where it runs
+      // but was stored at a dead node (or nowhere): the plan then names a live home for every shard
+      Map<String, Address> writes = new HashMap<>();
+      for (String shard : shards) {
+        Address planned = moves.getOrDefault(shard, current.get(shard));
+        if (planned != null && !planned.equals(stored.get(shard))) writes.put(shard, planned);
+      }
+      return new Plan(moves.size(), writes);
+    }, HttpSupport.IN_PLACE).thenComposeAsync(plan -> {
+      if (plan.writes().isEmpty()) return CompletableFuture.completedFuture(plan.moved());
+      return client.setShardLocations(plan.writes()).thenApplyAsync(done -> plan.moved(), HttpSupport.IN_PLACE);
     }, HttpSupport.IN_PLACE);
   }
+
+  /** {@code moved}: shards that change home; {@code writes}: the locations to store (moves and corrections). */
+  private record Plan(int moved, Map<String, Address> writes) {}
 
   private static final Duration STATS_TIMEOUT = Duration.ofSeconds(3);
 
