@@ -115,23 +115,11 @@ public final class ShardBalancer {
     return client.getShardLocations().thenCombineAsync(running, (locations, now) -> {
       Map<String, Address> stored = new HashMap<>();
       locations.getShardLocations().forEach((shard, loc) -> stored.put(shard, loc.address()));
-      Map<String, Address> current = new HashMap<>(stored);
-      // only where the stored location is missing or gone: a shard an operator just moved runs at its old
-      // place until the coordinator hands it over, and planning from there would undo the move
-      now.forEach((shard, at) -> {
-        Address was = stored.get(shard);
-        if (was == null || !up.contains(was)) current.put(shard, at);
-      });
+      Map<String, Address> current = ShardPlan.homes(stored, now, up);
       Map<String, Address> moves = load == null
           ? ShardPlan.balance(shards, up, current)
           : LoadPlan.balance(shards, up, current, load, LoadPlan.TOLERANCE);
-      // write every shard whose plan differs from what is stored, including one that stays where it runs
-      // but was stored at a dead node (or nowhere): the plan then names a live home for every shard
-      Map<String, Address> writes = new HashMap<>();
-      for (String shard : shards) {
-        Address planned = moves.getOrDefault(shard, current.get(shard));
-        if (planned != null && !planned.equals(stored.get(shard))) writes.put(shard, planned);
-      }
+      Map<String, Address> writes = ShardPlan.writes(shards, stored, current, moves);
       return new Plan(moves.size(), writes);
     }, HttpSupport.IN_PLACE).thenComposeAsync(plan -> {
       if (plan.writes().isEmpty()) return CompletableFuture.completedFuture(plan.moved());

@@ -48,4 +48,33 @@ public final class ShardPlan {
     }
     return moves;
   }
+
+  /**
+   * Where shards are, for planning: as stored by the last plan, except a shard whose stored member is
+   * missing or no longer up counts where it runs now (after a node's removal the coordinator has started
+   * its shards on the survivors; planning from the dead entries would move them a second time). A shard
+   * an operator just moved keeps its stored (new) home although it still runs at the old one.
+   */
+  public static <M> Map<String, M> homes(Map<String, M> stored, Map<String, M> running, List<M> up) {
+    Map<String, M> homes = new HashMap<>(stored);
+    running.forEach((shard, at) -> {
+      M was = stored.get(shard);
+      if (was == null || !up.contains(was)) homes.put(shard, at);
+    });
+    return homes;
+  }
+
+  /**
+   * The locations to store: every shard whose planned member ({@code moves}, else its home) differs from
+   * the stored one, so the stored plan names a live member for every shard it can, including one that
+   * stays where it runs but was stored at a dead member or nowhere.
+   */
+  public static <M> Map<String, M> writes(List<String> shards, Map<String, M> stored, Map<String, M> homes, Map<String, M> moves) {
+    Map<String, M> writes = new LinkedHashMap<>();
+    for (String shard : shards) {
+      M planned = moves.getOrDefault(shard, homes.get(shard));
+      if (planned != null && !planned.equals(stored.get(shard))) writes.put(shard, planned);
+    }
+    return writes;
+  }
 }

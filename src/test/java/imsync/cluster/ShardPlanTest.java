@@ -49,4 +49,38 @@ class ShardPlanTest {
     assertTrue(ShardPlan.balance(SHARDS, List.of("a", "b"), current).isEmpty());
     assertTrue(ShardPlan.balance(SHARDS, List.of(), current).isEmpty());
   }
+
+  @Test
+  void afterAMemberDiesItsShardsStayWhereTheyNowRunAndThePlanIsCorrected() {
+    Map<String, String> stored = new HashMap<>(ShardPlan.balance(SHARDS, List.of("a", "b", "c"), Map.of()));
+    // c died; the coordinator started c's shards on a and b, alternately
+    Map<String, String> running = new HashMap<>();
+    int k = 0;
+    for (String shard : SHARDS) if (stored.get(shard).equals("c")) running.put(shard, k++ % 2 == 0 ? "a" : "b");
+    List<String> up = List.of("a", "b");
+    Map<String, String> homes = ShardPlan.homes(stored, running, up);
+    Map<String, String> moves = ShardPlan.balance(SHARDS, up, homes);
+    assertTrue(moves.isEmpty(), "no second move: " + moves);
+    Map<String, String> writes = ShardPlan.writes(SHARDS, stored, homes, moves);
+    assertEquals(running, writes, "exactly c's shards are stored anew, where they run");
+    stored.putAll(writes);
+    assertEquals(Map.of("a", 150, "b", 150), counts(stored));
+  }
+
+  @Test
+  void aShardJustMovedByAnOperatorKeepsItsNewHomeAndShardsNeverStoredAreStored() {
+    Map<String, String> stored = new HashMap<>(ShardPlan.balance(SHARDS, List.of("a", "b"), Map.of()));
+    String moved = SHARDS.stream().filter(s -> stored.get(s).equals("a")).findFirst().orElseThrow();
+    stored.put(moved, "b"); // written by the operator; the shard still runs at a until it is handed over
+    String unstored = SHARDS.stream().filter(s -> stored.get(s).equals("a") && !s.equals(moved)).findFirst().orElseThrow();
+    stored.remove(unstored);
+    Map<String, String> running = Map.of(moved, "a", unstored, "a");
+    Map<String, String> homes = ShardPlan.homes(stored, running, List.of("a", "b"));
+    assertEquals("b", homes.get(moved));
+    assertEquals("a", homes.get(unstored));
+    Map<String, String> moves = ShardPlan.balance(SHARDS, List.of("a", "b"), homes);
+    Map<String, String> writes = ShardPlan.writes(SHARDS, stored, homes, moves);
+    assertEquals("a", writes.get(unstored), "a shard running where nothing was stored gets its home stored");
+    assertTrue(!writes.containsKey(moved) || writes.get(moved).equals("b"), "the operator's move is not undone");
+  }
 }

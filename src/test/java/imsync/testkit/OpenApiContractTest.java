@@ -39,6 +39,18 @@ class OpenApiContractTest {
   }
 
   @Test
+  void aMemberThatDidNotAnswerHasNullFiguresAndOneThatDidHasNumbers() {
+    String silent = "{\"shards\":[],\"members\":[{\"address\":\"akka://imsync@127.0.0.1:25520\",\"status\":\"up\","
+        + "\"reachable\":true,\"answered\":false,\"shards\":null,\"active_accounts\":null,\"requests_per_second\":null,"
+        + "\"ingest_per_second\":null}]}";
+    assertEquals(List.of(), DOC.check("GET", "/admin/shards", 200, JSON, silent));
+    String wrong = silent.replace("\"shards\":null", "\"shards\":\"none\"");
+    assertTrue(DOC.check("GET", "/admin/shards", 200, JSON, wrong).toString().contains("shards"));
+    String noAnswerField = silent.replace("\"answered\":false,", "");
+    assertTrue(DOC.check("GET", "/admin/shards", 200, JSON, noAnswerField).toString().contains("answered"));
+  }
+
+  @Test
   void aWrongTypeAMissingFieldOrAnUnknownEnumIsNamed() {
     assertTrue(sync200(sync(SESSION.replace("\"unread_count\":3", "\"unread_count\":\"3\""), GROUP)).toString().contains("unread_count"));
     assertTrue(sync200(sync(SESSION.replace("\"kind\":\"direct\"", "\"kind\":\"dm\""), GROUP)).toString().contains("kind"));
