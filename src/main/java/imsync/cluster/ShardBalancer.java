@@ -107,9 +107,7 @@ public final class ShardBalancer {
       if (m.status() == MemberStatus.up() && !state.getUnreachable().contains(m)) up.add(m.address());
     }
     up.sort(Comparator.comparing(Address::toString));
-    CompletionStage<Map<String, Address>> running = AskPattern.ask(ClusterSharding.get(system).shardState(),
-            (ActorRef<ShardRegion.ClusterShardingStats> r) -> new GetClusterShardingStats(AccountEntity.TYPE_KEY, STATS_TIMEOUT, r),
-            STATS_TIMEOUT.plusSeconds(1), system.scheduler())
+    CompletionStage<Map<String, Address>> running = accountShardStats(system, STATS_TIMEOUT)
         .handleAsync((stats, failure) -> failure == null ? runningAt(stats) : Map.<String, Address>of(), HttpSupport.IN_PLACE);
     // no view of the regions (failure above): plan from the stored locations alone
     return client.getShardLocations().thenCombineAsync(running, (locations, now) -> {
@@ -131,6 +129,13 @@ public final class ShardBalancer {
   private record Plan(int moved, Map<String, Address> writes) {}
 
   private static final Duration STATS_TIMEOUT = Duration.ofSeconds(3);
+
+  /** Every region's account shards and their entity counts; regions that do not answer within {@code timeout} are left out. */
+  public static CompletionStage<ShardRegion.ClusterShardingStats> accountShardStats(ActorSystem<?> system, Duration timeout) {
+    return AskPattern.ask(ClusterSharding.get(system).shardState(),
+        (ActorRef<ShardRegion.ClusterShardingStats> r) -> new GetClusterShardingStats(AccountEntity.TYPE_KEY, timeout, r),
+        timeout.plusSeconds(2), system.scheduler());
+  }
 
   /** Shard id to the member it runs on, for every shard running somewhere (regions that did not answer: none). */
   static Map<String, Address> runningAt(ShardRegion.ClusterShardingStats stats) {

@@ -9,8 +9,6 @@ import akka.cluster.Member;
 import akka.cluster.MemberStatus;
 import akka.cluster.sharding.ShardRegion;
 import akka.cluster.sharding.external.ExternalShardAllocation;
-import akka.cluster.sharding.typed.GetClusterShardingStats;
-import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.typed.Cluster;
 import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.server.PathMatchers;
@@ -279,9 +277,7 @@ public final class AdminRoutes extends HttpSupport {
   }
 
   private CompletionStage<HttpResponse> clusterView() {
-    CompletionStage<ShardRegion.ClusterShardingStats> stats = AskPattern.ask(ClusterSharding.get(system).shardState(),
-        (ActorRef<ShardRegion.ClusterShardingStats> r) -> new GetClusterShardingStats(AccountEntity.TYPE_KEY, Duration.ofSeconds(3), r),
-        Duration.ofSeconds(5), system.scheduler());
+    CompletionStage<ShardRegion.ClusterShardingStats> stats = ShardBalancer.accountShardStats(system, Duration.ofSeconds(3));
     CompletionStage<Map<String, Integer>> planned = ExternalShardAllocation.get(system).getClient(AccountEntity.TYPE_KEY.name())
         .getShardLocations().thenApplyAsync(locations -> {
           Map<String, Integer> perMember = new java.util.HashMap<>();
