@@ -11,6 +11,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.TimerScheduler;
 import akka.persistence.typed.javadsl.SignalHandler;
 import akka.cluster.sharding.external.ExternalShardAllocationStrategy;
+import akka.cluster.sharding.typed.ShardingEnvelope;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -86,7 +87,7 @@ public final class AccountEntity
 
   public record RemoveDevice(String deviceId, ActorRef<Reply> replyTo) implements Command {}
 
-  /** Sharding's stop message: store pending device progress, answer waiters, then stop. */
+  /** Sharding's stop message: answer waiters, rest with a snapshot when there is something to rest, stop (see onStop). */
   public enum Stop implements Command { INSTANCE }
 
   /** Timer: a long poll reached its deadline. */
@@ -179,11 +180,14 @@ public final class AccountEntity
   // ------------------------------------------------------------------ wiring
 
   public static void init(ActorSystem<?> system, Settings settings) {
-    CursorCodec codec = new CursorCodec(settings.cursorSecret());
-    // Shards go where the ShardBalancer (or an operator) writes them: Akka's external shard allocation.
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, codec))
+    ClusterSharding.get(system).init(entity(system, settings, new CursorCodec(settings.cursorSecret())));
+  }
+
+  /** The sharded entity type: stopped with {@link Stop}; shards go where the ShardBalancer (or an operator) writes them. */
+  static Entity<Command, ShardingEnvelope<Command>> entity(ActorSystem<?> system, Settings settings, CursorCodec codec) {
+    return Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, codec))
         .withStopMessage(Stop.INSTANCE)
-        .withAllocationStrategy(new ExternalShardAllocationStrategy(system, TYPE_KEY.name(), Timeout.create(Duration.ofSeconds(5)))));
+        .withAllocationStrategy(new ExternalShardAllocationStrategy(system, TYPE_KEY.name(), Timeout.create(Duration.ofSeconds(5))));
   }
 
   public static Behavior<Command> create(String accountId, Settings settings, CursorCodec codec) {
@@ -205,14 +209,22 @@ public final class AccountEntity
   private long writeStartedNanos;
 
   /** Long polls waiting for a change, by id; transient: answered (empty batch) when the entity stops. */
-  private final Map<Long, Waiter> waiters = new HashMap<>();
+  private Map<Long, Waiter> waiters = Map.of();
   private long nextWaiterId;
   /**
    * Device sightings not yet stored. A new device or a new acked version is stored within
    * {@code DEVICE_FLUSH}; a later sighting alone only once the stored one is {@code DEVICE_SEEN_PRECISION_MS}
    * old, so an account that syncs all the time does not write a journal row every few seconds for it.
    */
-  private final Map<String, Device> pendingDevices = new HashMap<>();
+  private Map<String, Device> pendingDevices = Map.of();
+
+  /**
+   * Sharding asked this account to stop ({@link #onStop}); kept across a restart after a failed write, since
+   * this object outlives the restart (Akka restarts the behaviour it builds, not this factory).
+   */
+  private boolean stopping;
+  /** The resting write of a stop failed: the next stop gives up on it. */
+  private boolean stopWriteFailed;
 
   /** Until RecoveryCompleted: counts the events replayed on top of the snapshot. */
   private boolean recovering = true;
@@ -286,13 +298,68 @@ public final class AccountEntity
     };
   }
 
+  /**
+   * One lambda for every entity incarnation: a handler built with the builder costs about 1.4 KB per entity
+   * (a case object and two lambdas per command), which at millions of accounts is most of an idle one's heap.
+   */
   @Override
   public CommandHandlerWithReply<Command, AccountEvent, AccountState> commandHandler() {
-    CommandHandlerWithReply<Command, AccountEvent, AccountState> handler = handlers();
-    return (state, command) -> {
-      countLoad(command);
-      return handler.apply(state, command);
-    };
+    return this::handle;
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> handle(AccountState st, Command command) {
+    countLoad(command);
+    // the hot commands first
+    if (command instanceof Ingest c) return onIngest(st, c);
+    if (command instanceof Sync c) return onSync(st, c);
+    if (command instanceof Ack c) return onAck(st, c);
+    if (command instanceof WaitExpired c) return onWaitExpired(st, c);
+    if (command instanceof FlushDevices) return flushDevices();
+    if (command instanceof Stop) return onStop(st);
+    if (command instanceof GetSession c) {
+      Session s = st.session(c.sessionId());
+      return Effect().reply(c.replyTo(), s == null
+          ? new Rejected(ErrorCode.NOT_FOUND, "session \"" + c.sessionId() + "\" not found")
+          : new SessionReply(s, st.version()));
+    }
+    if (command instanceof GetGroups c) return Effect().reply(c.replyTo(), new GroupsReply(st.groupsInOrder(), st.version()));
+    if (command instanceof GetEntries c) return onEntries(st, c);
+    if (command instanceof GetStats c) {
+      return Effect().reply(c.replyTo(), new StatsReply(st.version(), st.sessionCount(), st.groupCount(),
+          currentDevices(st).size(), st.tombstoneCount(), eventsSinceSnapshot(), ctx.getSystem().address().toString(),
+          lastSequenceNumber(ctx)));
+    }
+    if (command instanceof GetDevices c) return onGetDevices(st, c);
+    if (command instanceof RemoveDevice c) return onRemoveDevice(st, c);
+    if (command instanceof MarkRead c) return sessionAction(st.decideRead(c.sessionId(), c.seq(), now()), c.sessionId(), c.replyTo());
+    if (command instanceof MarkUnread c) return sessionAction(st.decideMarkUnread(c.sessionId(), now()), c.sessionId(), c.replyTo());
+    if (command instanceof SetDraft c) return sessionAction(st.decideDraft(c.sessionId(), c.text(), now()), c.sessionId(), c.replyTo());
+    if (command instanceof SetMute c) return sessionAction(st.decideMute(c.sessionId(), c.until(), now()), c.sessionId(), c.replyTo());
+    if (command instanceof SetBox c) return sessionAction(st.decideBox(c.sessionId(), c.box(), now()), c.sessionId(), c.replyTo());
+    if (command instanceof DeleteSession c) {
+      return decided(st.decideDeleteSession(c.sessionId(), now()), c.replyTo(), s -> new SessionRemovedReply(c.sessionId(), s.version()));
+    }
+    if (command instanceof CreateGroup c) return onCreateGroup(st, c);
+    if (command instanceof PatchGroup c) {
+      return groupAction(st.decidePatchGroup(c.groupId(), c.name(), c.position(), c.rule(), now()), c.groupId(), c.replyTo());
+    }
+    if (command instanceof Verify c) return onVerify(st, c);
+    if (command instanceof DeleteGroup c) {
+      return decided(st.decideDeleteGroup(c.groupId(), now()), c.replyTo(), s -> new GroupRemovedReply(c.groupId(), s.version()));
+    }
+    if (command instanceof AddMember c) {
+      return memberAction(st.decideAddMember(c.groupId(), c.sessionId(), now()), c.groupId(), c.sessionId(), c.replyTo());
+    }
+    if (command instanceof AddMembers c) {
+      Decision d = st.decideAddMembers(c.groupId(), c.sessionIds(), now());
+      int added = d instanceof Decision.Accept a ? a.events().size() : 0;
+      return decided(d, c.replyTo(), s -> new MembersAddedReply(s.group(c.groupId()), added, s.version()));
+    }
+    if (command instanceof RemoveMember c) {
+      return memberAction(st.decideRemoveMember(c.groupId(), c.sessionId(), now()), c.groupId(), c.sessionId(), c.replyTo());
+    }
+    if (command instanceof SetPinned c) return groupAction(st.decideSetPinned(c.groupId(), c.sessionIds(), now()), c.groupId(), c.replyTo());
+    throw new IllegalArgumentException("unknown command " + command.getClass().getName());
   }
 
   /** The shard's load on this node: ingest deliveries, and every other command from outside. */
@@ -301,56 +368,28 @@ public final class AccountEntity
     else if (!(command instanceof WaitExpired || command instanceof FlushDevices || command instanceof Stop)) load.request();
   }
 
-  private CommandHandlerWithReply<Command, AccountEvent, AccountState> handlers() {
-    return newCommandHandlerWithReplyBuilder().forAnyState()
-        .onCommand(Ingest.class, this::onIngest)
-        .onCommand(Sync.class, this::onSync)
-        .onCommand(WaitExpired.class, this::onWaitExpired)
-        .onCommand(Ack.class, this::onAck)
-        .onCommand(FlushDevices.class, (st, c) -> flushDevices())
-        .onCommand(GetDevices.class, this::onGetDevices)
-        .onCommand(RemoveDevice.class, this::onRemoveDevice)
-        .onCommand(Stop.class, (st, c) -> {
-          answerAllWaiters(st);
-          // after changes, rest with a snapshot (shouldSnapshot): the next start reads it and replays nothing
-          List<AccountEvent> last = new ArrayList<>(2);
-          if (!pendingDevices.isEmpty()) last.add(drainDevices());
-          if (!last.isEmpty() || eventsSinceSnapshot() > 0) last.add(new AccountEvent.Passivated(now()));
-          if (last.isEmpty()) return Effect().stop().thenNoReply();
-          return Effect().persist(last).thenStop().thenNoReply();
-        })
-        .onCommand(GetSession.class, (st, c) -> {
-          Session s = st.session(c.sessionId());
-          return Effect().reply(c.replyTo(), s == null
-              ? new Rejected(ErrorCode.NOT_FOUND, "session \"" + c.sessionId() + "\" not found")
-              : new SessionReply(s, st.version()));
-        })
-        .onCommand(GetGroups.class, (st, c) -> Effect().reply(c.replyTo(), new GroupsReply(st.groupsInOrder(), st.version())))
-        .onCommand(GetEntries.class, this::onEntries)
-        .onCommand(GetStats.class, (st, c) -> Effect().reply(c.replyTo(), new StatsReply(st.version(), st.sessionCount(),
-            st.groupCount(), currentDevices(st).size(), st.tombstoneCount(), eventsSinceSnapshot(),
-            ctx.getSystem().address().toString(), lastSequenceNumber(ctx))))
-        .onCommand(MarkRead.class, (st, c) -> sessionAction(st.decideRead(c.sessionId(), c.seq(), now()), c.sessionId(), c.replyTo()))
-        .onCommand(MarkUnread.class, (st, c) -> sessionAction(st.decideMarkUnread(c.sessionId(), now()), c.sessionId(), c.replyTo()))
-        .onCommand(SetDraft.class, (st, c) -> sessionAction(st.decideDraft(c.sessionId(), c.text(), now()), c.sessionId(), c.replyTo()))
-        .onCommand(SetMute.class, (st, c) -> sessionAction(st.decideMute(c.sessionId(), c.until(), now()), c.sessionId(), c.replyTo()))
-        .onCommand(SetBox.class, (st, c) -> sessionAction(st.decideBox(c.sessionId(), c.box(), now()), c.sessionId(), c.replyTo()))
-        .onCommand(DeleteSession.class, (st, c) -> decided(st.decideDeleteSession(c.sessionId(), now()), c.replyTo(),
-            s -> new SessionRemovedReply(c.sessionId(), s.version())))
-        .onCommand(CreateGroup.class, this::onCreateGroup)
-        .onCommand(PatchGroup.class, (st, c) -> groupAction(st.decidePatchGroup(c.groupId(), c.name(), c.position(), c.rule(), now()), c.groupId(), c.replyTo()))
-        .onCommand(Verify.class, this::onVerify)
-        .onCommand(DeleteGroup.class, (st, c) -> decided(st.decideDeleteGroup(c.groupId(), now()), c.replyTo(),
-            s -> new GroupRemovedReply(c.groupId(), s.version())))
-        .onCommand(AddMember.class, (st, c) -> memberAction(st.decideAddMember(c.groupId(), c.sessionId(), now()), c.groupId(), c.sessionId(), c.replyTo()))
-        .onCommand(AddMembers.class, (st, c) -> {
-          Decision d = st.decideAddMembers(c.groupId(), c.sessionIds(), now());
-          int added = d instanceof Decision.Accept a ? a.events().size() : 0;
-          return decided(d, c.replyTo(), s -> new MembersAddedReply(s.group(c.groupId()), added, s.version()));
-        })
-        .onCommand(RemoveMember.class, (st, c) -> memberAction(st.decideRemoveMember(c.groupId(), c.sessionId(), now()), c.groupId(), c.sessionId(), c.replyTo()))
-        .onCommand(SetPinned.class, (st, c) -> groupAction(st.decideSetPinned(c.groupId(), c.sessionIds(), now()), c.groupId(), c.replyTo()))
-        .build();
+  /**
+   * Sharding's stop (passivation, hand-off). The shard waits for this actor to terminate and buffers every
+   * message for the account meanwhile, and it sends the stop only once: an entity that fails its last write
+   * and is restarted must still stop by itself, or the account never answers again. So: try once to rest
+   * with a snapshot (pending device progress, then {@link AccountEvent.Passivated}); if that write fails,
+   * the restart (see {@link #signalHandler}) sends the stop again and this time the entity stops without
+   * writing. Nothing acknowledged is lost: device sightings are best-effort and the snapshot only saves the
+   * next recovery some replay.
+   */
+  private ReplyEffect<AccountEvent, AccountState> onStop(AccountState st) {
+    answerAllWaiters(st);
+    if (stopWriteFailed) {
+      ctx.getLog().info("account {} stops without its resting snapshot: that write failed", accountId);
+      return Effect().stop().thenNoReply();
+    }
+    stopping = true;
+    // after changes, rest with a snapshot (shouldSnapshot): the next start reads it and replays nothing
+    List<AccountEvent> last = new ArrayList<>(2);
+    if (!pendingDevices.isEmpty()) last.add(drainDevices());
+    if (!last.isEmpty() || eventsSinceSnapshot() > 0) last.add(new AccountEvent.Passivated(now()));
+    if (last.isEmpty()) return Effect().stop().thenNoReply();
+    return Effect().persist(last).thenStop().thenNoReply();
   }
 
   private ReplyEffect<AccountEvent, AccountState> onIngest(AccountState st, Ingest c) {
@@ -385,6 +424,7 @@ public final class AccountEntity
     if (r.isEmpty() && c.waitMs() > 0) {
       // Long poll: kept until a change reaches this view (wakeWaiters) or the deadline (a timer per waiter).
       long id = nextWaiterId++;
+      if (waiters.isEmpty()) waiters = new HashMap<>(4);
       waiters.put(id, new Waiter(view, cursor, c.limit(), c.maxBytes(), c.replyTo()));
       metrics.longPolls(1);
       timers.startSingleTimer(new WaitExpired(id), new WaitExpired(id), Duration.ofMillis(c.waitMs()));
@@ -422,7 +462,7 @@ public final class AccountEntity
   }
 
   private ReplyEffect<AccountEvent, AccountState> onWaitExpired(AccountState st, WaitExpired c) {
-    Waiter w = waiters.remove(c.waiterId());
+    Waiter w = waiters.isEmpty() ? null : waiters.remove(c.waiterId());
     if (w != null) metrics.longPolls(-1);
     if (w != null) w.replyTo().tell(syncReply(plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes())));
     return Effect().noReply();
@@ -430,9 +470,10 @@ public final class AccountEntity
 
   /** Answers every waiter with what it would get now (an empty batch and a cursor as good as its own). */
   private void answerAllWaiters(AccountState st) {
+    if (waiters.isEmpty()) return;
     for (Waiter w : waiters.values()) w.replyTo().tell(syncReply(plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes())));
     metrics.longPolls(-waiters.size());
-    waiters.clear();
+    waiters = Map.of();
   }
 
   private ReplyEffect<AccountEvent, AccountState> onAck(AccountState st, Ack c) {
@@ -455,6 +496,7 @@ public final class AccountEntity
     Device stored = st.device(deviceId);
     Device known = pendingDevices.getOrDefault(deviceId, stored);
     Device latest = known == null ? seen : known.merge(seen);
+    if (pendingDevices.isEmpty()) pendingDevices = new HashMap<>(4);
     pendingDevices.put(deviceId, latest);
     if (worthStoring(stored, latest) && !timers.isTimerActive(FlushDevices.INSTANCE)) {
       timers.startSingleTimer(FlushDevices.INSTANCE, DEVICE_FLUSH);
@@ -474,7 +516,7 @@ public final class AccountEntity
 
   private AccountEvent drainDevices() {
     AccountEvent e = new AccountEvent.DevicesProgressed(List.copyOf(pendingDevices.values()), now());
-    pendingDevices.clear();
+    pendingDevices = Map.of();
     return e;
   }
 
@@ -492,7 +534,7 @@ public final class AccountEntity
   private ReplyEffect<AccountEvent, AccountState> onRemoveDevice(AccountState st, RemoveDevice c) {
     boolean known = st.device(c.deviceId()) != null || pendingDevices.containsKey(c.deviceId());
     if (!known) return Effect().reply(c.replyTo(), new Rejected(ErrorCode.NOT_FOUND, "device \"" + c.deviceId() + "\" not found"));
-    pendingDevices.remove(c.deviceId());
+    if (!pendingDevices.isEmpty()) pendingDevices.remove(c.deviceId());
     if (st.device(c.deviceId()) == null) return Effect().reply(c.replyTo(), new DeviceRemovedReply(c.deviceId(), st.version()));
     return Effect().persist(new AccountEvent.DeviceRemoved(c.deviceId(), now()))
         .thenReply(c.replyTo(), s -> new DeviceRemovedReply(c.deviceId(), s.version()));
@@ -505,6 +547,8 @@ public final class AccountEntity
         .onSignal(PostStop.instance(), this::answerAllWaiters)
         .onSignal(PreRestart.instance(), st -> {
           answerAllWaiters(st);
+          // a failed write or recovery restarts this entity; if sharding was stopping it, that stop is spent
+          if (stopping) stopWriteFailed = true;
           startedNanos = System.nanoTime();
           recovering = true;
           replayedEvents = 0;
@@ -514,6 +558,8 @@ public final class AccountEntity
           recovering = false;
           snapshotSequenceNr = lastSequenceNumber(ctx) - replayedEvents;
           if (replayedEvents > 0) ctx.getLog().debug("recovered {} replaying {} events", accountId, replayedEvents);
+          // restarted while stopping: finish the stop sharding is waiting for (see onStop)
+          if (stopping) ctx.getSelf().tell(Stop.INSTANCE);
         })
         .onSignal(SnapshotCompleted.class, (st, sig) -> snapshotSequenceNr = Math.max(snapshotSequenceNr, sig.metadata().sequenceNr()))
         .build();

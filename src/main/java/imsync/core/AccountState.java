@@ -58,8 +58,12 @@ public final class AccountState {
    * event is applied to a fresh state instead.
    */
   public static AccountState template(Limits limits) {
-    return new AccountState(limits, true);
+    // one per limits for the whole JVM: a template per entity was a second empty state on every account's heap
+    return TEMPLATES.computeIfAbsent(limits, l -> new AccountState(l, true));
   }
+
+  private static final java.util.concurrent.ConcurrentHashMap<Limits, AccountState> TEMPLATES =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   public boolean isTemplate() {
     return template;

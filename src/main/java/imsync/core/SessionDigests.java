@@ -14,14 +14,15 @@ import java.util.Collection;
  * for any finer power of two F ≥ N: this keeps F fine buckets and folds them per request.
  *
  * <p>Memory: nothing per session (the contribution is recomputed from id and version when a session
- * changes: three SHA-256 of short strings per change), and F longs per account: F starts at 64 (512 B)
- * and doubles when the account holds more than 4F sessions, up to 4096 (32 KiB, from ~8,200 sessions):
- * at most ~4 bytes per session. A request with N > F (only when the account holds fewer than 4N sessions)
+ * changes: three SHA-256 of short strings per change), and F longs per account: F starts at 2 (a small
+ * account is most accounts: 64 longs each cost 530 B of heap on a 1-session account) and doubles when the
+ * account holds more than 4F sessions, up to 4096 (32 KiB, from ~8,200 sessions): at most ~4 bytes per
+ * session. A request with N > F (only when the account holds fewer than 4N sessions)
  * is answered by a scan, bounded by 4N ≤ 16,384 sessions.
  */
 public final class SessionDigests {
   public static final int MAX_BUCKETS = 4096;
-  static final int MIN_FINE = 64;
+  static final int MIN_FINE = 2;
 
   private long[] fine = new long[MIN_FINE];
   private int count;

@@ -30,6 +30,14 @@ public final class Accounts {
     return sharding.entityRefFor(AccountEntity.TYPE_KEY, accountId).ask(command::apply, timeout.plus(extra));
   }
 
+  /** An ask that gives up after {@code within}, or the node's ask timeout when that is sooner. */
+  public CompletionStage<AccountEntity.Reply> askWithin(String accountId,
+                                                        Function<ActorRef<AccountEntity.Reply>, AccountEntity.Command> command,
+                                                        Duration within) {
+    Duration t = within.compareTo(timeout) < 0 ? within : timeout;
+    return sharding.entityRefFor(AccountEntity.TYPE_KEY, accountId).ask(command::apply, t);
+  }
+
   /** Fire and forget (stream acknowledgements). */
   public void tell(String accountId, AccountEntity.Command command) {
     sharding.entityRefFor(AccountEntity.TYPE_KEY, accountId).tell(command);

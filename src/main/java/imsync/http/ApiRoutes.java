@@ -37,7 +37,7 @@ public final class ApiRoutes extends HttpSupport {
         new SyncRoutes(auth, accounts, settings, limiter).route(),
         new VerifyRoutes(auth, accounts, settings, limiter).route(),
         new InfoRoutes(auth, accounts, settings, limiter).route(),
-        new IngestRoutes(auth, accounts, settings, limiter).route(),
+        new IngestRoutes(auth, accounts, settings, limiter, IngestDispatcher.fromConfig(system, accounts, metrics)).route(),
         new SessionRoutes(auth, accounts, settings, limiter).route(),
         new GroupRoutes(auth, accounts, settings, limiter).route(),
         new DeviceRoutes(auth, accounts, settings, limiter).route(),

@@ -18,50 +18,110 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * {@code POST /v1/ingest} (service scope): validates the whole call first, splits it per recipient account
- * (one batch per account, in event order), asks all accounts in parallel and answers only when every one
- * has stored its batch. Any failure answers 503: ingest is idempotent, so the caller simply retries.
+ * (one batch per account, in event order) and hands the parts to the node's {@link IngestDispatcher}, which
+ * bounds how many are stored at once. {@code 200} only when every part is stored. Otherwise {@code 503} with
+ * Retry-After, and the body names the deliveries that were not stored ({@code retry}: event index and
+ * account ids), so a caller can resend just those; resending the whole call is correct too (idempotent).
+ * A call that does not fit the dispatcher's queue is shed whole, before any work.
  */
 public final class IngestRoutes extends HttpSupport {
   private static final Set<String> KINDS = Set.of("direct", "group", "channel", "system");
 
-  public IngestRoutes(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
+  private final IngestDispatcher dispatcher;
+
+  public IngestRoutes(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter, IngestDispatcher dispatcher) {
     super(auth, accounts, settings, limiter);
+    this.dispatcher = dispatcher;
   }
 
   public Route route() {
     return path(PathMatchers.segment("v1").slash("ingest"), () -> post(() ->
         authenticated(Auth.Scope.SERVICE, p -> jsonBody(false, body -> {
-          Map<String, List<IngestItem>> perAccount = parse(body);
-          return completeWithFuture(deliver(perAccount));
+          Parsed call = parseCall(body);
+          return completeWithFuture(deliver(call));
         }))));
   }
 
-  private CompletionStage<HttpResponse> deliver(Map<String, List<IngestItem>> perAccount) {
-    List<CompletableFuture<AccountEntity.Reply>> asks = new ArrayList<>(perAccount.size());
-    perAccount.forEach((account, items) ->
-        asks.add(accounts.ask(account, r -> new AccountEntity.Ingest(List.copyOf(items), r)).toCompletableFuture()));
-    return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).handleAsync((ignored, failure) -> {
-      if (failure != null) return unavailable();
+  private CompletionStage<HttpResponse> deliver(Parsed call) {
+    int parts = call.recipients().size();
+    if (!dispatcher.admits(parts)) {
+      dispatcher.shedWhole(call.deliveries());
+      return CompletableFuture.completedFuture(partial(call, List.copyOf(call.recipients().keySet()), 0, 0,
+          "this node is at its ingest capacity; retry"));
+    }
+    long deadline = dispatcher.deadlineFromNow();
+    List<String> accountIds = new ArrayList<>(parts);
+    List<CompletableFuture<IngestDispatcher.Outcome>> outcomes = new ArrayList<>(parts);
+    call.recipients().forEach((account, r) -> {
+      accountIds.add(account);
+      outcomes.add(dispatcher.submit(account, r.items(), deadline).toCompletableFuture());
+    });
+    return CompletableFuture.allOf(outcomes.toArray(CompletableFuture[]::new)).handleAsync((ignored, failure) -> {
       int accepted = 0;
       int ignoredCount = 0;
-      for (CompletableFuture<AccountEntity.Reply> f : asks) {
-        if (!(f.join() instanceof AccountEntity.IngestReply r)) return unavailable();
-        accepted += r.accepted();
-        ignoredCount += r.ignored();
+      List<String> retry = new ArrayList<>();
+      for (int i = 0; i < outcomes.size(); i++) {
+        IngestDispatcher.Outcome o = outcomes.get(i).getNow(null);
+        if (o instanceof IngestDispatcher.Stored s) {
+          accepted += s.accepted();
+          ignoredCount += s.ignored();
+        } else {
+          retry.add(accountIds.get(i));
+        }
       }
+      if (!retry.isEmpty()) return partial(call, retry, accepted, ignoredCount, "some recipients could not be reached in time; retry the deliveries in retry");
       int a = accepted;
-      int i = ignoredCount;
-      return ok(o -> o.startObject().field("accepted", a).field("ignored", i).endObject());
+      int ig = ignoredCount;
+      return ok(o -> o.startObject().field("accepted", a).field("ignored", ig).endObject());
     }, IN_PLACE);
   }
 
+  /**
+   * 503 with Retry-After in the contract's error shape, plus what was stored ({@code accepted}, {@code ignored})
+   * and what was not: {@code retry}, the call's events (by index) with the recipients that did not get them.
+   */
+  private HttpResponse partial(Parsed call, List<String> notStored, int accepted, int ignored, String message) {
+    java.util.TreeMap<Integer, List<String>> byEvent = new java.util.TreeMap<>();
+    for (String account : notStored) {
+      for (int e : call.recipients().get(account).events()) byEvent.computeIfAbsent(e, k -> new ArrayList<>()).add(account);
+    }
+    byte[] body = imsync.json.JsonOut.write(o -> {
+      o.startObject().startObject("error").field("code", "unavailable").field("message", message).endObject();
+      o.field("accepted", accepted).field("ignored", ignored);
+      o.startArray("retry");
+      byEvent.forEach((event, accounts) -> {
+        o.startObject().field("event", event).startArray("account_ids");
+        for (String a : accounts) o.value(a);
+        o.endArray().endObject();
+      });
+      o.endArray().endObject();
+    });
+    return HttpResponse.create().withStatus(akka.http.javadsl.model.StatusCodes.SERVICE_UNAVAILABLE)
+        .withEntity(akka.http.javadsl.model.HttpEntities.create(akka.http.javadsl.model.ContentTypes.APPLICATION_JSON, body))
+        .addHeader(akka.http.javadsl.model.headers.RetryAfter.create((long) settings.retryAfterSeconds()));
+  }
+
+  /** One recipient's part of a call: its items in call order and the index of the event each came from. */
+  public record Recipient(List<IngestItem> items, List<Integer> events) {}
+
+  /** A validated call: its recipients in first-seen order. */
+  public record Parsed(Map<String, Recipient> recipients, int deliveries) {}
+
   /** Validates every event; returns each recipient's items in call order. */
   public static Map<String, List<IngestItem>> parse(JsonNode body) {
+    Map<String, List<IngestItem>> perAccount = new LinkedHashMap<>();
+    parseCall(body).recipients().forEach((account, r) -> perAccount.put(account, r.items()));
+    return perAccount;
+  }
+
+  /** Validates every event; returns each recipient's items in call order, with the events they came from. */
+  public static Parsed parseCall(JsonNode body) {
     if (!Json.present(body, "events")) throw ApiException.invalid("events is required");
     JsonNode events = body.get("events");
     if (!events.isArray()) throw ApiException.invalid("events must be an array");
     if (events.size() < 1 || events.size() > 1000) throw ApiException.invalid("events must hold 1 to 1000 events");
-    Map<String, List<IngestItem>> perAccount = new LinkedHashMap<>();
+    Map<String, Recipient> perAccount = new LinkedHashMap<>();
+    int deliveries = 0;
     for (int i = 0; i < events.size(); i++) {
       String at = "events[" + i + "].";
       JsonNode e = events.get(i);
@@ -71,12 +131,16 @@ public final class IngestRoutes extends HttpSupport {
       List<String> recipients = Json.stringList(e.get("account_ids"), at + "account_ids", 1, 10_000);
       for (String account : recipients) {
         Json.id(account, Json.ACCOUNT_ID, at + "account_ids");
-        List<IngestItem> items = perAccount.computeIfAbsent(account, k -> new ArrayList<>());
+        Recipient r = perAccount.computeIfAbsent(account, k -> new Recipient(new ArrayList<>(2), new ArrayList<>(2)));
         // the same account named twice in one event gets it once
-        if (items.isEmpty() || items.get(items.size() - 1) != item) items.add(item);
+        if (r.items().isEmpty() || r.items().get(r.items().size() - 1) != item) {
+          r.items().add(item);
+          r.events().add(i);
+          deliveries++;
+        }
       }
     }
-    return perAccount;
+    return new Parsed(perAccount, deliveries);
   }
 
   private static IngestItem item(JsonNode e, String at) {

@@ -81,6 +81,9 @@ public final class Metrics implements Extension {
   private final DistributionSummary syncSessions;
   private final Counter ingestAccepted;
   private final Counter ingestIgnored;
+  private final Counter ingestShed;
+  private final Counter ingestExpired;
+  private final Counter ingestFailed;
   private final Timer journalWrite;
   private final Timer recovery;
   private final AtomicLong longPollsWaiting = new AtomicLong();
@@ -113,6 +116,9 @@ public final class Metrics implements Extension {
         .register(registry);
     ingestAccepted = ingest("accepted");
     ingestIgnored = ingest("ignored");
+    ingestShed = ingest("shed");
+    ingestExpired = ingest("expired");
+    ingestFailed = ingest("failed");
     journalWrite = Timer.builder("imsync.journal.write")
         .description("From an account's persist to its callback: the journal write")
         .serviceLevelObjectives(TIME_BUCKETS)
@@ -237,6 +243,15 @@ public final class Metrics implements Extension {
   public void ingested(int accepted, int ignored) {
     if (accepted > 0) ingestAccepted.increment(accepted);
     if (ignored > 0) ingestIgnored.increment(ignored);
+  }
+
+  /** Deliveries an ingest call gave back to its caller for a retry: shed, expired (the call's deadline), failed. */
+  public void ingestNotStored(String why, int deliveries) {
+    switch (why) {
+      case "shed" -> ingestShed.increment(deliveries);
+      case "expired" -> ingestExpired.increment(deliveries);
+      default -> ingestFailed.increment(deliveries);
+    }
   }
 
   public void journalWritten(long nanos) {
