@@ -8,7 +8,6 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.PostStop;
 import akka.actor.typed.PreRestart;
 import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.typed.javadsl.TimerScheduler;
 import akka.persistence.typed.javadsl.SignalHandler;
 import akka.cluster.sharding.external.ExternalShardAllocationStrategy;
 import akka.cluster.sharding.typed.ShardingEnvelope;
@@ -191,12 +190,12 @@ public final class AccountEntity
   }
 
   public static Behavior<Command> create(String accountId, Settings settings, CursorCodec codec) {
-    return Behaviors.withTimers(timers -> Behaviors.setup(ctx ->
-        new AccountEntity(ctx, timers, accountId, settings, codec, Metrics.get(ctx.getSystem()))));
+    // no Behaviors.withTimers: its interceptor and timer tables cost every entity ~150 B; the two timers
+    // this entity needs are plain scheduleOnce tasks (see WaitExpired, FlushDevices)
+    return Behaviors.setup(ctx -> new AccountEntity(ctx, accountId, settings, codec, Metrics.get(ctx.getSystem())));
   }
 
   private final ActorContext<Command> ctx;
-  private final TimerScheduler<Command> timers;
   private final String accountId;
   private final Settings settings;
   private final CursorCodec codec;
@@ -232,17 +231,59 @@ public final class AccountEntity
   /** Sequence number of the latest snapshot (loaded or taken since). */
   private long snapshotSequenceNr;
 
-  private record Waiter(View view, Cursor cursor, int limit, int maxBytes, ActorRef<Reply> replyTo) {}
+  private static final class Waiter {
+    final View view;
+    final Cursor cursor;
+    final int limit;
+    final int maxBytes;
+    final ActorRef<Reply> replyTo;
+    /** Its deadline's WaitExpired; a late one for an answered waiter finds nothing and does nothing. */
+    akka.actor.Cancellable expiry;
+
+    Waiter(View view, Cursor cursor, int limit, int maxBytes, ActorRef<Reply> replyTo) {
+      this.view = view;
+      this.cursor = cursor;
+      this.limit = limit;
+      this.maxBytes = maxBytes;
+      this.replyTo = replyTo;
+    }
+
+    View view() {
+      return view;
+    }
+
+    Cursor cursor() {
+      return cursor;
+    }
+
+    int limit() {
+      return limit;
+    }
+
+    int maxBytes() {
+      return maxBytes;
+    }
+
+    ActorRef<Reply> replyTo() {
+      return replyTo;
+    }
+  }
+
+  /** A FlushDevices is on its way (at most one at a time). */
+  private boolean flushScheduled;
 
   static final Duration DEVICE_FLUSH = Duration.ofSeconds(5);
   static final long DEVICE_SEEN_PRECISION_MS = 300_000;
 
-  private AccountEntity(ActorContext<Command> ctx, TimerScheduler<Command> timers, String accountId, Settings settings,
+  /** Shared by every entity: a strategy per entity was five objects (~150 B) on each one's heap. */
+  private static final akka.actor.typed.BackoffSupervisorStrategy ON_PERSIST_FAILURE =
+      SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2);
+
+  private AccountEntity(ActorContext<Command> ctx, String accountId, Settings settings,
                         CursorCodec codec, Metrics metrics) {
     super(PersistenceId.of(TYPE_KEY.name(), accountId),
-        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+        ON_PERSIST_FAILURE);
     this.ctx = ctx;
-    this.timers = timers;
     this.accountId = accountId;
     this.settings = settings;
     this.codec = codec;
@@ -257,9 +298,15 @@ public final class AccountEntity
 
   @Override
   public RetentionCriteria retentionCriteria() {
-    var criteria = RetentionCriteria.snapshotEvery(settings.snapshotEvery(), settings.snapshotsKept());
-    return settings.deleteEventsOnSnapshot() ? criteria.withDeleteEventsOnSnapshot() : criteria;
+    return RETENTION.computeIfAbsent(List.of(settings.snapshotEvery(), settings.snapshotsKept(), settings.deleteEventsOnSnapshot() ? 1 : 0),
+        k -> {
+          var criteria = RetentionCriteria.snapshotEvery(k.get(0), k.get(1));
+          return k.get(2) == 1 ? criteria.withDeleteEventsOnSnapshot() : criteria;
+        });
   }
+
+  /** One criteria object per configuration, not per entity. */
+  private static final Map<List<Integer>, RetentionCriteria> RETENTION = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** The state is mutable; the snapshot store gets an immutable copy made on the entity's own thread. */
   @Override
@@ -427,7 +474,7 @@ public final class AccountEntity
       if (waiters.isEmpty()) waiters = new HashMap<>(4);
       waiters.put(id, new Waiter(view, cursor, c.limit(), c.maxBytes(), c.replyTo()));
       metrics.longPolls(1);
-      timers.startSingleTimer(new WaitExpired(id), new WaitExpired(id), Duration.ofMillis(c.waitMs()));
+      waiters.get(id).expiry = ctx.scheduleOnce(Duration.ofMillis(c.waitMs()), ctx.getSelf(), new WaitExpired(id));
       return Effect().noReply();
     }
     return Effect().reply(c.replyTo(), syncReply(r));
@@ -453,7 +500,7 @@ public final class AccountEntity
       Waiter w = e.getValue();
       SyncResult r = plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes());
       if (!r.isEmpty()) {
-        timers.cancel(new WaitExpired(e.getKey()));
+        if (w.expiry != null) w.expiry.cancel();
         w.replyTo().tell(syncReply(r));
         it.remove();
         metrics.longPolls(-1);
@@ -498,8 +545,9 @@ public final class AccountEntity
     Device latest = known == null ? seen : known.merge(seen);
     if (pendingDevices.isEmpty()) pendingDevices = new HashMap<>(4);
     pendingDevices.put(deviceId, latest);
-    if (worthStoring(stored, latest) && !timers.isTimerActive(FlushDevices.INSTANCE)) {
-      timers.startSingleTimer(FlushDevices.INSTANCE, DEVICE_FLUSH);
+    if (worthStoring(stored, latest) && !flushScheduled) {
+      flushScheduled = true;
+      ctx.scheduleOnce(DEVICE_FLUSH, ctx.getSelf(), FlushDevices.INSTANCE);
     }
   }
 
@@ -510,6 +558,7 @@ public final class AccountEntity
   }
 
   private ReplyEffect<AccountEvent, AccountState> flushDevices() {
+    flushScheduled = false;
     if (pendingDevices.isEmpty()) return Effect().noReply();
     return Effect().persist(drainDevices()).thenNoReply();
   }
@@ -543,26 +592,44 @@ public final class AccountEntity
   /** A stopped or restarted entity answers its long polls instead of leaving them to time out. */
   @Override
   public SignalHandler<AccountState> signalHandler() {
-    return newSignalHandlerBuilder()
-        .onSignal(PostStop.instance(), this::answerAllWaiters)
-        .onSignal(PreRestart.instance(), st -> {
-          answerAllWaiters(st);
-          // a failed write or recovery restarts this entity; if sharding was stopping it, that stop is spent
-          if (stopping) stopWriteFailed = true;
-          startedNanos = System.nanoTime();
-          recovering = true;
-          replayedEvents = 0;
-        })
-        .onSignal(RecoveryCompleted.instance(), st -> {
-          metrics.recovered(System.nanoTime() - startedNanos);
-          recovering = false;
-          snapshotSequenceNr = lastSequenceNumber(ctx) - replayedEvents;
-          if (replayedEvents > 0) ctx.getLog().debug("recovered {} replaying {} events", accountId, replayedEvents);
-          // restarted while stopping: finish the stop sharding is waiting for (see onStop)
-          if (stopping) ctx.getSelf().tell(Stop.INSTANCE);
-        })
-        .onSignal(SnapshotCompleted.class, (st, sig) -> snapshotSequenceNr = Math.max(snapshotSequenceNr, sig.metadata().sequenceNr()))
-        .build();
+    // one function for every signal, instead of the builder's chain of partial functions (~250 B an entity)
+    return new SignalHandler<>(new scala.runtime.AbstractPartialFunction<scala.Tuple2<AccountState, akka.actor.typed.Signal>, scala.runtime.BoxedUnit>() {
+      @Override
+      public boolean isDefinedAt(scala.Tuple2<AccountState, akka.actor.typed.Signal> x) {
+        akka.actor.typed.Signal s = x._2();
+        return s == PostStop.instance() || s == PreRestart.instance() || s == RecoveryCompleted.instance() || s instanceof SnapshotCompleted;
+      }
+
+      @Override
+      public <A1 extends scala.Tuple2<AccountState, akka.actor.typed.Signal>, B1> B1 applyOrElse(A1 x, scala.Function1<A1, B1> otherwise) {
+        if (!isDefinedAt(x)) return otherwise.apply(x);
+        onSignal(x._1(), x._2());
+        @SuppressWarnings("unchecked") B1 unit = (B1) scala.runtime.BoxedUnit.UNIT;
+        return unit;
+      }
+    });
+  }
+
+  private void onSignal(AccountState st, akka.actor.typed.Signal signal) {
+    if (signal == PostStop.instance()) {
+      answerAllWaiters(st);
+    } else if (signal == PreRestart.instance()) {
+      answerAllWaiters(st);
+      // a failed write or recovery restarts this entity; if sharding was stopping it, that stop is spent
+      if (stopping) stopWriteFailed = true;
+      startedNanos = System.nanoTime();
+      recovering = true;
+      replayedEvents = 0;
+    } else if (signal == RecoveryCompleted.instance()) {
+      metrics.recovered(System.nanoTime() - startedNanos);
+      recovering = false;
+      snapshotSequenceNr = lastSequenceNumber(ctx) - replayedEvents;
+      if (replayedEvents > 0) ctx.getLog().debug("recovered {} replaying {} events", accountId, replayedEvents);
+      // restarted while stopping: finish the stop sharding is waiting for (see onStop)
+      if (stopping) ctx.getSelf().tell(Stop.INSTANCE);
+    } else if (signal instanceof SnapshotCompleted sc) {
+      snapshotSequenceNr = Math.max(snapshotSequenceNr, sc.metadata().sequenceNr());
+    }
   }
 
   private ReplyEffect<AccountEvent, AccountState> onEntries(AccountState st, GetEntries c) {

@@ -29,18 +29,52 @@ public final class AccountState {
   /** Highest version of a tombstone dropped by retention: a cursor below it cannot be served a delta. */
   private long prunedThrough;
 
-  private final Map<String, Session> sessions = new HashMap<>();
-  private final Map<String, Tombstone> tombstones = new HashMap<>();
+  private final Map<String, Session> sessions = new HashMap<>(4);
+  // Collections most accounts never use start as a shared empty one and are made on their first write
+  // (see the *ForWrite methods): most accounts are small, and five empty maps are 250 B on each of them.
+  private Map<String, Tombstone> tombstones = NO_TOMBSTONES;
   private final TreeMap<String, Group> groups = new TreeMap<>();
-  private final Map<String, MappingList> lists = new HashMap<>();
-  private final TreeMap<String, GroupTombstone> removedGroups = new TreeMap<>();
-  private final TreeMap<String, Device> devices = new TreeMap<>();
+  private final Map<String, MappingList> lists = new HashMap<>(4);
+  private TreeMap<String, GroupTombstone> removedGroups = NO_REMOVED_GROUPS;
+  private TreeMap<String, Device> devices = NO_DEVICES;
   /** Every live or removed session by the version of its last change: deltas read a tail of it. */
   private final TreeSet<VersionKey> changes = new TreeSet<>();
   /** Tombstones oldest first, for retention. */
-  private final TreeSet<VersionKey> tombstoneOrder = new TreeSet<>();
+  private TreeSet<VersionKey> tombstoneOrder = NO_TOMBSTONE_ORDER;
   /** The rules of the smart folders by id: evaluated on every changed session (O(smart folders)). */
-  private final TreeMap<String, SmartRule> smartRules = new TreeMap<>();
+  private TreeMap<String, SmartRule> smartRules = NO_SMART_RULES;
+
+  // never written: the *ForWrite methods replace them before a first write
+  private static final Map<String, Tombstone> NO_TOMBSTONES = new HashMap<>(0);
+  private static final TreeMap<String, GroupTombstone> NO_REMOVED_GROUPS = new TreeMap<>();
+  private static final TreeMap<String, Device> NO_DEVICES = new TreeMap<>();
+  private static final TreeSet<VersionKey> NO_TOMBSTONE_ORDER = new TreeSet<>();
+  private static final TreeMap<String, SmartRule> NO_SMART_RULES = new TreeMap<>();
+
+  private Map<String, Tombstone> tombstonesForWrite() {
+    if (tombstones == NO_TOMBSTONES) tombstones = new HashMap<>(4);
+    return tombstones;
+  }
+
+  private TreeMap<String, GroupTombstone> removedGroupsForWrite() {
+    if (removedGroups == NO_REMOVED_GROUPS) removedGroups = new TreeMap<>();
+    return removedGroups;
+  }
+
+  private TreeMap<String, Device> devicesForWrite() {
+    if (devices == NO_DEVICES) devices = new TreeMap<>();
+    return devices;
+  }
+
+  private TreeSet<VersionKey> tombstoneOrderForWrite() {
+    if (tombstoneOrder == NO_TOMBSTONE_ORDER) tombstoneOrder = new TreeSet<>();
+    return tombstoneOrder;
+  }
+
+  private TreeMap<String, SmartRule> smartRulesForWrite() {
+    if (smartRules == NO_SMART_RULES) smartRules = new TreeMap<>();
+    return smartRules;
+  }
   /** Bucket digests of every live session, for verify (see {@link SessionDigests}). */
   private final SessionDigests digests = new SessionDigests();
 
@@ -414,10 +448,10 @@ public final class AccountState {
       if (old != null) {
         replaceSession(old, null, v);
         Tombstone t = new Tombstone(old.sessionId(), v, old.seqFloor(), r.ts(), old.memberships(), old.leftAt());
-        tombstones.put(t.sessionId(), t);
+        tombstonesForWrite().put(t.sessionId(), t);
         VersionKey key = new VersionKey(v, t.sessionId());
         changes.add(key);
-        tombstoneOrder.add(key);
+        tombstoneOrderForWrite().add(key);
       }
     } else if (event instanceof AccountEvent.ReadMarked r) {
       update(r.sessionId(), v, s -> s.readUpTo(r.seq()));
@@ -437,14 +471,14 @@ public final class AccountState {
       boolean reused = removedGroups.remove(c.groupId()) != null;
       groups.put(c.groupId(), Group.smart(c.groupId(), c.name(), c.position(), c.rule(), v));
       lists.put(c.groupId(), new MappingList());
-      smartRules.put(c.groupId(), c.rule());
+      smartRulesForWrite().put(c.groupId(), c.rule());
       if (reused) rescanSmart(v);
       else fillNewSmart(c.groupId(), v);
     } else if (event instanceof AccountEvent.SmartRuleSet r) {
       Group g = groups.get(r.groupId());
       if (g != null && g.isSmart()) {
         groups.put(g.groupId(), g.withRule(r.rule(), v));
-        smartRules.put(g.groupId(), r.rule());
+        smartRulesForWrite().put(g.groupId(), r.rule());
         rescanSmart(v);
       }
     } else if (event instanceof AccountEvent.GroupPatched p) {
@@ -459,7 +493,7 @@ public final class AccountState {
         for (String sid : members) update(sid, v, s -> s.withGroups(without(s.groups(), d.groupId())));
         groups.remove(d.groupId());
         lists.remove(d.groupId());
-        removedGroups.put(d.groupId(), new GroupTombstone(d.groupId(), v, d.ts()));
+        removedGroupsForWrite().put(d.groupId(), new GroupTombstone(d.groupId(), v, d.ts()));
       }
     } else if (event instanceof AccountEvent.MemberAdded a) {
       update(a.sessionId(), v, s -> s.withGroups(with(s.groups(), a.groupId())));
@@ -474,7 +508,7 @@ public final class AccountState {
 
   private void applyDeviceEvent(AccountEvent event) {
     if (event instanceof AccountEvent.DevicesProgressed p) {
-      for (Device d : p.devices()) devices.merge(d.deviceId(), d, Device::merge);
+      for (Device d : p.devices()) devicesForWrite().merge(d.deviceId(), d, Device::merge);
     } else if (event instanceof AccountEvent.DeviceRemoved r) {
       devices.remove(r.deviceId());
     }
@@ -698,7 +732,7 @@ public final class AccountState {
     for (Group g : snap.groups()) {
       st.groups.put(g.groupId(), g);
       st.lists.computeIfAbsent(g.groupId(), k -> new MappingList());
-      if (g.isSmart() && g.rule() != null) st.smartRules.put(g.groupId(), g.rule());
+      if (g.isSmart() && g.rule() != null) st.smartRulesForWrite().put(g.groupId(), g.rule());
     }
     int n = snap.sessions().size() + snap.tombstones().size();
     VersionKey[] changes = new VersionKey[n];
@@ -717,17 +751,17 @@ public final class AccountState {
     VersionKey[] tombOrder = new VersionKey[snap.tombstones().size()];
     int t = 0;
     for (Tombstone tomb : snap.tombstones()) {
-      st.tombstones.put(tomb.sessionId(), tomb);
+      st.tombstonesForWrite().put(tomb.sessionId(), tomb);
       VersionKey key = new VersionKey(tomb.version(), tomb.sessionId());
       changes[c++] = key;
       tombOrder[t++] = key;
     }
     st.changes.addAll(new SortedRun<>(changes, c));
-    st.tombstoneOrder.addAll(new SortedRun<>(tombOrder, t));
+    if (t > 0) st.tombstoneOrderForWrite().addAll(new SortedRun<>(tombOrder, t));
     members.forEach((gid, entries) -> st.lists.get(gid).addAllSorted(new SortedRun<>(entries.toArray(new SortEntry[0]), entries.size())));
-    for (GroupTombstone g : snap.removedGroups()) st.removedGroups.put(g.groupId(), g);
+    for (GroupTombstone g : snap.removedGroups()) st.removedGroupsForWrite().put(g.groupId(), g);
     st.digests.rebuild(st.sessions.values());
-    if (snap.devices() != null) for (Device d : snap.devices()) st.devices.put(d.deviceId(), d);
+    if (snap.devices() != null) for (Device d : snap.devices()) st.devicesForWrite().put(d.deviceId(), d);
     return st;
   }
 

@@ -60,7 +60,12 @@ public final class Api {
   }
 
   public Response call(String method, String path, String token, String body) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
+    return call(method, path, token, body, Duration.ofSeconds(30));
+  }
+
+  /** A call that must be answered within {@code within}: later, it fails (HttpTimeoutException inside). */
+  public Response call(String method, String path, String token, String body, Duration within) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(within)
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
     if (token != null) b.header("Authorization", "Bearer " + token);
     if (body != null) b.header("Content-Type", "application/json");
