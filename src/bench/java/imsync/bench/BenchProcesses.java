@@ -115,12 +115,17 @@ final class BenchProcesses implements AutoCloseable {
   }
 
   void startNode() throws IOException {
+    startNode(List.of("-Dakka.cluster.sharding.passivation.default-strategy.idle-entity.timeout=" + PASSIVATE_IDLE.toSeconds() + "s"));
+  }
+
+  /** The node with extra JVM options ({@code -Dkey=value} overrides config). */
+  void startNode(List<String> options) throws IOException {
     Path log = dir.resolve("node.log");
     List<String> cmd = new ArrayList<>(jvm());
+    cmd.addAll(options);
     cmd.addAll(List.of(
         "-Dlogback.configurationFile=" + LocalCassandra.projectDir().resolve("target/classes/logback.xml"),
         "-Dimsync.rate-limit.per-second=0",
-        "-Dakka.cluster.sharding.passivation.default-strategy.idle-entity.timeout=" + PASSIVATE_IDLE.toSeconds() + "s",
         // extra node JVM options for a run, e.g. -Dbench.node.opts=-XX:StartFlightRecording=filename=x.jfr
         System.getProperty("bench.node.opts", "-Dimsync.bench.node=true"),
         "-cp", System.getProperty("java.class.path"),
@@ -205,6 +210,39 @@ final class BenchProcesses implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;
+    }
+  }
+
+  /** Stops the node (SIGTERM, then its coordinated shutdown), so a restart meets every account cold. */
+  void stopNode() {
+    if (node != null) stop(node);
+    node = null;
+  }
+
+  /** The node's live class histogram (a full GC first), as jcmd prints it. */
+  String nodeHistogram() throws IOException, InterruptedException {
+    return jcmd("GC.class_histogram");
+  }
+
+  /** Cassandra's nodetool on the bench instance (the server's own jars), e.g. flush or compact; its output. */
+  String nodetool(String... args) throws IOException, InterruptedException {
+    Path lib = LocalCassandra.projectDir().resolve("cassandra/lib");
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", lib + "/*", "-Dlogback.configurationFile=" + LocalCassandra.projectDir().resolve("cassandra/conf/logback.xml"),
+        "org.apache.cassandra.tools.NodeTool", "-h", "127.0.0.1", "-p", "29199"));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (p.waitFor() != 0) throw new IOException("nodetool " + String.join(" ", args) + " failed: " + out);
+    return out;
+  }
+
+  /** Bytes on disk of a keyspace of the bench Cassandra (its data files). */
+  long keyspaceBytes(String keyspace) throws IOException {
+    Path ks = dir.resolve("cassandra/data").resolve(keyspace);
+    if (!Files.exists(ks)) return 0;
+    try (var walk = Files.walk(ks)) {
+      return walk.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
     }
   }
 

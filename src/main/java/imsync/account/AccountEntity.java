@@ -46,6 +46,7 @@ import imsync.core.View;
 import imsync.json.SyncJson;
 import imsync.metrics.Metrics;
 import imsync.metrics.ShardLoad;
+import imsync.storage.EventRetention;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -275,9 +276,31 @@ public final class AccountEntity
   static final Duration DEVICE_FLUSH = Duration.ofSeconds(5);
   static final long DEVICE_SEEN_PRECISION_MS = 300_000;
 
-  /** Shared by every entity: a strategy per entity was five objects (~150 B) on each one's heap. */
+  /**
+   * Shared by every entity: a strategy per entity was five objects (~150 B) on each one's heap. Its own log
+   * is at DEBUG: when Cassandra is slow or down, every account in memory fails its calls and retries every
+   * few seconds, and a stack trace per failure (193,000 in ten minutes of an overloaded bench) costs the CPU
+   * the node needs to recover; restarts are counted instead (imsync.account.restarts) and summed in the log
+   * at most every 10 s (see {@link #noteRestart}).
+   */
   private static final akka.actor.typed.BackoffSupervisorStrategy ON_PERSIST_FAILURE =
-      SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2);
+      SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2)
+          .withLogLevel(org.slf4j.event.Level.DEBUG);
+
+  private static final java.util.concurrent.atomic.AtomicLong RESTARTS = new java.util.concurrent.atomic.AtomicLong();
+  private static final java.util.concurrent.atomic.AtomicLong RESTARTS_LOGGED_AT = new java.util.concurrent.atomic.AtomicLong();
+
+  /** Counts a restart; logs how many happened since the last line, at most every 10 s for the whole node. */
+  private void noteRestart() {
+    metrics.accountRestarted();
+    long n = RESTARTS.incrementAndGet();
+    long now = System.nanoTime();
+    long last = RESTARTS_LOGGED_AT.get();
+    if (now - last > 10_000_000_000L && RESTARTS_LOGGED_AT.compareAndSet(last, now)) {
+      ctx.getLog().warn("{} account restarts after failed journal or snapshot calls since the last such line (latest: {}); "
+          + "see the cassandra.* and imsync.account.restarts metrics", RESTARTS.getAndSet(0), accountId);
+    }
+  }
 
   private AccountEntity(ActorContext<Command> ctx, String accountId, Settings settings,
                         CursorCodec codec, Metrics metrics) {
@@ -617,6 +640,7 @@ public final class AccountEntity
       answerAllWaiters(st);
       // a failed write or recovery restarts this entity; if sharding was stopping it, that stop is spent
       if (stopping) stopWriteFailed = true;
+      noteRestart();
       startedNanos = System.nanoTime();
       recovering = true;
       replayedEvents = 0;
@@ -628,7 +652,12 @@ public final class AccountEntity
       // restarted while stopping: finish the stop sharding is waiting for (see onStop)
       if (stopping) ctx.getSelf().tell(Stop.INSTANCE);
     } else if (signal instanceof SnapshotCompleted sc) {
+      long previous = snapshotSequenceNr;
       snapshotSequenceNr = Math.max(snapshotSequenceNr, sc.metadata().sequenceNr());
+      // two snapshots now cover the events up to the previous one: they may go (see EventRetention)
+      if (!settings.deleteEventsOnSnapshot() && previous > 0 && previous < snapshotSequenceNr) {
+        EventRetention.get(ctx.getSystem()).trim(sc.metadata().persistenceId(), previous);
+      }
     }
   }
 

@@ -81,6 +81,7 @@ public final class Metrics implements Extension {
   private final DistributionSummary syncSessions;
   private final Counter ingestAccepted;
   private final Counter ingestIgnored;
+  private final Counter accountRestarts;
   private final Counter ingestShed;
   private final Counter ingestExpired;
   private final Counter ingestFailed;
@@ -116,6 +117,8 @@ public final class Metrics implements Extension {
         .register(registry);
     ingestAccepted = ingest("accepted");
     ingestIgnored = ingest("ignored");
+    accountRestarts = Counter.builder("imsync.account.restarts")
+        .description("Accounts restarted after a failed journal or snapshot call (they recover with a backoff)").register(registry);
     ingestShed = ingest("shed");
     ingestExpired = ingest("expired");
     ingestFailed = ingest("failed");
@@ -252,6 +255,10 @@ public final class Metrics implements Extension {
       case "expired" -> ingestExpired.increment(deliveries);
       default -> ingestFailed.increment(deliveries);
     }
+  }
+
+  public void accountRestarted() {
+    accountRestarts.increment();
   }
 
   public void journalWritten(long nanos) {

@@ -1,0 +1,89 @@
+package imsync.storage;
+
+import akka.Done;
+import akka.actor.ActorSystem;
+import akka.actor.ExtendedActorSystem;
+import akka.actor.Extension;
+import akka.actor.ExtensionId;
+import akka.actor.ExtensionIdProvider;
+import akka.persistence.cassandra.cleanup.Cleanup;
+import akka.stream.BoundedSourceQueue;
+import akka.stream.javadsl.Sink;
+import akka.stream.javadsl.Source;
+import com.typesafe.config.Config;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import scala.jdk.javaapi.FutureConverters;
+
+/**
+ * Removes an account's journal events once two snapshots cover them, on a schedule of its own: a bounded
+ * queue, a rate and a few deletes at a time, so disk per account stops growing with its message count without
+ * the burst that deleting on every snapshot caused (a 500-member room snapshots its members together; their
+ * deletes opened the journal's breaker). Events up to the older of the two kept snapshots go: recovery reads
+ * the latest snapshot and what follows it, and a latest snapshot that fails to load falls back to the older
+ * one with its events still there. A trim that finds the queue full is dropped; the account's next snapshot
+ * asks again. One range tombstone per partition results; recovery reads after it, so reads do not meet it.
+ */
+public final class EventRetention implements Extension {
+  private final BoundedSourceQueue<Trim> queue;
+  private final boolean enabled;
+
+  private record Trim(String persistenceId, long toSequenceNr) {}
+
+  private EventRetention(ActorSystem system) {
+    Config c = system.settings().config();
+    this.enabled = c.hasPath("imsync.retention.enabled") && c.getBoolean("imsync.retention.enabled");
+    if (!enabled) {
+      queue = null;
+      return;
+    }
+    Config r = c.getConfig("imsync.retention");
+    Cleanup cleanup = new Cleanup(system);
+    int perSecond = r.getInt("deletes-per-second");
+    queue = Source.<Trim>queue(r.getInt("max-waiting"))
+        .throttle(perSecond, Duration.ofSeconds(1))
+        .mapAsyncUnordered(r.getInt("parallelism"), t -> delete(cleanup, t))
+        .to(Sink.ignore())
+        .run(system);
+  }
+
+  /** Never fails: a failed delete is retried by the account's next snapshot. */
+  private static CompletionStage<Done> delete(Cleanup cleanup, Trim t) {
+    try {
+      return FutureConverters.asJava(cleanup.deleteEventsTo(t.persistenceId(), t.toSequenceNr()))
+          .exceptionally(e -> Done.getInstance());
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
+  }
+
+  /** Asks for the events up to {@code toSequenceNr} to go, some time later; false when dropped (queue full, off). */
+  public boolean trim(String persistenceId, long toSequenceNr) {
+    if (!enabled || toSequenceNr <= 0) return false;
+    return queue.offer(new Trim(persistenceId, toSequenceNr)) == akka.stream.QueueOfferResult.enqueued();
+  }
+
+  /** Trims waiting. */
+  public int waiting() {
+    return enabled ? queue.size() : 0;
+  }
+
+  public static EventRetention get(akka.actor.typed.ActorSystem<?> system) {
+    return Id.INSTANCE.get(akka.actor.typed.javadsl.Adapter.toClassic(system));
+  }
+
+  public static final class Id extends akka.actor.AbstractExtensionId<EventRetention> implements ExtensionIdProvider {
+    public static final Id INSTANCE = new Id();
+
+    @Override
+    public EventRetention createExtension(ExtendedActorSystem system) {
+      return new EventRetention(system);
+    }
+
+    @Override
+    public ExtensionId<EventRetention> lookup() {
+      return INSTANCE;
+    }
+  }
+}
