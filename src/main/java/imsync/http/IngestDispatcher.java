@@ -42,12 +42,19 @@ public final class IngestDispatcher {
   private final int capacity;
   private final Duration deadline;
   private final BoundedSourceQueue<Delivery> queue;
+  private final int parallelism;
+  /** Parts finished (stored or not), and the pace they finish at: what admission measures waiting time with. */
+  private final java.util.concurrent.atomic.AtomicLong finished = new java.util.concurrent.atomic.AtomicLong();
+  private volatile double partsPerSecond;
+  private volatile long paceSampledAt = System.nanoTime();
+  private volatile long paceSampledCount;
 
   public IngestDispatcher(ActorSystem<?> system, Accounts accounts, Metrics metrics, int parallelism, int capacity, Duration deadline) {
     this.accounts = accounts;
     this.metrics = metrics;
     this.capacity = capacity;
     this.deadline = deadline;
+    this.parallelism = parallelism;
     this.queue = Source.<Delivery>queue(capacity)
         .mapAsyncUnordered(parallelism, this::deliver)
         .to(Sink.ignore())
@@ -66,9 +73,33 @@ public final class IngestDispatcher {
     metrics.ingestNotStored("shed", deliveries);
   }
 
-  /** Whether a call of {@code parts} accounts fits now; one that does not is shed whole, before any work. */
+  /**
+   * Whether a call of {@code parts} accounts fits now; one that does not is shed whole, before any work. It fits
+   * when the queue, at the pace parts have been finishing, drains within half the deadline (Little's law):
+   * a fixed queue length would be seconds at one pace (accounts in memory: thousands a second) and longer than
+   * the deadline at another (new accounts, each read before its write), and every part admitted past that
+   * point expires unasked after waiting. Never more than {@code max-waiting}; at least {@code 4 x parallelism}
+   * while the pace is still unknown or slow, so a call of 1,000 parts always gets in on an idle node.
+   */
   public boolean admits(int parts) {
-    return queue.size() + parts <= capacity;
+    int waiting = queue.size();
+    double budget = Math.max(4.0 * parallelism, pace() * deadline.toMillis() / 2000.0);
+    return waiting + parts <= capacity && waiting + parts <= budget;
+  }
+
+  /** Parts finished per second, smoothed; sampled at most every 250 ms by whoever asks. */
+  double pace() {
+    long now = System.nanoTime();
+    long since = now - paceSampledAt;
+    if (since >= 250_000_000L) {
+      long count = finished.get();
+      double sample = (count - paceSampledCount) * 1e9 / since;
+      paceSampledAt = now;
+      paceSampledCount = count;
+      // an idle node keeps its last pace: a burst after a pause is judged by what the node did last
+      if (sample > 0) partsPerSecond = partsPerSecond == 0 ? sample : 0.7 * partsPerSecond + 0.3 * sample;
+    }
+    return partsPerSecond;
   }
 
   /** Deliveries waiting for a slot. */
@@ -93,11 +124,13 @@ public final class IngestDispatcher {
   private CompletionStage<Outcome> deliver(Delivery d) {
     long left = d.deadlineNanos() - System.nanoTime();
     if (left <= TimeUnit.MILLISECONDS.toNanos(5)) {
+      finished.incrementAndGet();
       notStored(d, "expired");
       return d.outcome();
     }
     accounts.askWithin(d.accountId(), r -> new AccountEntity.Ingest(d.items(), r), Duration.ofNanos(left))
         .whenComplete((reply, failure) -> {
+          finished.incrementAndGet();
           if (reply instanceof AccountEntity.IngestReply ok) d.outcome().complete(new Stored(ok.accepted(), ok.ignored()));
           else notStored(d, "failed");
         });
