@@ -7,6 +7,7 @@ import com.datastax.oss.driver.api.core.ConsistencyLevel;
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.datastax.oss.driver.api.core.cql.PreparedStatement;
 import com.datastax.oss.driver.api.core.cql.Row;
+import com.datastax.oss.driver.api.core.uuid.Uuids;
 import com.fasterxml.jackson.databind.JsonNode;
 import imsync.testkit.Api;
 import imsync.testkit.LocalCassandra;
@@ -184,6 +185,7 @@ class FaultsMultiJvmTest {
     List<Long> pids = new ArrayList<>();
     for (int i = 1; i <= RING_NODES; i++) pids.add(ringPid(i));
     Window paused = traffic.newWindow();
+    long pausedAtMillis = System.currentTimeMillis();
     signal("STOP", pids);
     long stoppedAt = System.nanoTime();
     // the fault's length, not a synchronization: the traffic meets a Cassandra that does not answer
@@ -199,6 +201,9 @@ class FaultsMultiJvmTest {
     assertTrue(paused.statuses.containsKey(503), "503 while Cassandra is paused: " + paused.statuses);
     assertEquals(0, paused.unavailableWithoutRetryAfter.get(), "503 without Retry-After while paused");
     assertTrue(back <= 30, "full service " + back + " s after SIGCONT (at most 30 s)");
+    // a figure, not a criterion of this fault: a write that timed out while paused may land later, after the
+    // restarted entity wrote its sequence number again (docs/topology.md, "What the suite found")
+    System.out.printf("[faults] cassandra-pause: sequence numbers written twice since the pause: %d%n", journalDuplicates(pausedAtMillis));
     finish("cassandra-pause", w, back);
   }
 
@@ -206,6 +211,7 @@ class FaultsMultiJvmTest {
     Window w = traffic.newWindow();
     NodeProcess isolated = nodes.get(ISOLATED);
     NodeProcess majority = nodes.get(0);
+    long cutAtMillis = System.currentTimeMillis();
     long t0 = System.nanoTime();
     for (TcpRelay r : relays) r.cut();
     // the majority serves every account again once the resolver has downed the isolated node
@@ -221,8 +227,9 @@ class FaultsMultiJvmTest {
     NodeProcess.await(() -> upMembers(majority) == 2 && !memberListed(majority, isolated.address()), Duration.ofSeconds(30),
         "the majority to remove the isolated node");
     rejoin(ISOLATED);
-    int duplicates = journalDuplicates();
-    System.out.printf("[faults] partition: duplicate sequence numbers in the journal of the %d test accounts: %d%n", ACCOUNTS, duplicates);
+    int duplicates = journalDuplicates(cutAtMillis);
+    System.out.printf("[faults] partition: sequence numbers written twice since the cut in the journal of the %d test accounts: %d%n",
+        ACCOUNTS, duplicates);
     assertEquals(0, duplicates, "two writers of one account: sequence numbers written twice");
     finish("partition", w, back);
   }
@@ -282,18 +289,42 @@ class FaultsMultiJvmTest {
   // ------------------------------------------------------------------ helpers
 
   /**
-   * Seconds from {@code t0} until every test account accepted a write through one of {@code via} (in turn),
-   * within {@code timeout}.
+   * Seconds from {@code t0} until every test account accepted a write through one of {@code via}, within
+   * {@code timeout}. Each account is probed by its own thread until it answers 200, so one account waiting
+   * for its shard does not delay the others' figures: the time is the last account's first 200.
    */
   private static double awaitFullService(long t0, Duration timeout, List<NodeProcess> via) {
-    Set<Integer> pending = new HashSet<>();
-    for (int a = 0; a < ACCOUNTS; a++) pending.add(a);
-    AtomicLong attempt = new AtomicLong();
-    NodeProcess.await(() -> {
-      pending.removeIf(a -> probe(a, via.get((int) (attempt.incrementAndGet() % via.size()))));
-      return pending.isEmpty();
-    }, timeout, "every account to take a write");
-    return (System.nanoTime() - t0) / 1e9;
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long[] answeredAt = new long[ACCOUNTS];
+    List<Thread> probes = new ArrayList<>();
+    for (int a = 0; a < ACCOUNTS; a++) {
+      int account = a;
+      Thread t = new Thread(() -> {
+        for (long attempt = account; System.nanoTime() < deadline; attempt++) {
+          if (probe(account, via.get((int) (attempt % via.size())))) {
+            answeredAt[account] = System.nanoTime();
+            return;
+          }
+          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100)); // between attempts of one account's await
+        }
+      }, "faults-probe-" + a);
+      t.start();
+      probes.add(t);
+    }
+    for (Thread t : probes) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+    long last = 0;
+    for (int a = 0; a < ACCOUNTS; a++) {
+      assertTrue(answeredAt[a] != 0, "account " + IDS[a] + " took no write within " + timeout.toSeconds() + " s");
+      last = Math.max(last, answeredAt[a]);
+    }
+    return (last - t0) / 1e9;
   }
 
   private static double awaitFullService(long t0, Duration timeout) {
@@ -351,18 +382,27 @@ class FaultsMultiJvmTest {
     return false;
   }
 
-  /** Sequence numbers stored more than once in the test accounts' journals (two writers), read at quorum. */
-  private static int journalDuplicates() {
+  /**
+   * Sequence numbers stored more than once in the test accounts' journals (two writers), read at quorum,
+   * counting those whose later copy was written at or after {@code sinceMillis} (the rows' timeuuids).
+   */
+  private static int journalDuplicates(long sinceMillis) {
     try (CqlSession session = CqlSession.builder().addContactPoint(new InetSocketAddress("127.0.0.1", RING_CQL))
         .withLocalDatacenter("datacenter1").build()) {
       PreparedStatement select = session.prepare(
-          "SELECT sequence_nr FROM imsync.messages WHERE persistence_id = ? AND partition_nr = ?");
+          "SELECT sequence_nr, timestamp FROM imsync.messages WHERE persistence_id = ? AND partition_nr = ?");
       int duplicates = 0;
       for (String id : IDS) {
-        Set<Long> seen = new HashSet<>();
+        Map<Long, Long> writtenAt = new HashMap<>();
         for (long partition = 0; partition < 2; partition++) {
           for (Row row : session.execute(select.bind("Account|" + id, partition).setConsistencyLevel(ConsistencyLevel.QUORUM))) {
-            if (!seen.add(row.getLong("sequence_nr"))) duplicates++;
+            long at = Uuids.unixTimestamp(row.getUuid("timestamp"));
+            Long other = writtenAt.put(row.getLong("sequence_nr"), at);
+            if (other != null) {
+              System.out.printf("[faults] %s: sequence number %d written at %s and at %s%n", id, row.getLong("sequence_nr"),
+                  java.time.Instant.ofEpochMilli(other), java.time.Instant.ofEpochMilli(at));
+              if (Math.max(other, at) >= sinceMillis) duplicates++;
+            }
           }
         }
       }
