@@ -290,59 +290,55 @@ class FaultsMultiJvmTest {
 
   /**
    * Seconds from {@code t0} until every test account accepted a write through one of {@code via}, within
-   * {@code timeout}. Each account is probed by its own thread until it answers 200, so one account waiting
-   * for its shard does not delay the others' figures: the time is the last account's first 200.
+   * {@code timeout}. Each account is sent a write every {@link #PROBE_EVERY} until one is acknowledged, without
+   * waiting for the earlier ones: a write sent to a dead node's shard before the cluster noticed waits for its
+   * ask timeout, but the account may take a later one at once. The figure is the last account's first 200.
    */
   private static double awaitFullService(long t0, Duration timeout, List<NodeProcess> via) {
     long deadline = System.nanoTime() + timeout.toNanos();
-    long[] answeredAt = new long[ACCOUNTS];
-    List<Thread> probes = new ArrayList<>();
-    for (int a = 0; a < ACCOUNTS; a++) {
-      int account = a;
-      Thread t = new Thread(() -> {
-        for (long attempt = account; System.nanoTime() < deadline; attempt++) {
-          if (probe(account, via.get((int) (attempt % via.size())))) {
-            answeredAt[account] = System.nanoTime();
-            return;
-          }
-          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100)); // between attempts of one account's await
-        }
-      }, "faults-probe-" + a);
-      t.start();
-      probes.add(t);
-    }
-    for (Thread t : probes) {
-      try {
-        t.join();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
+    java.util.concurrent.atomic.AtomicLongArray answeredAt = new java.util.concurrent.atomic.AtomicLongArray(ACCOUNTS);
+    long attempt = 0;
+    while (System.nanoTime() < deadline) {
+      boolean all = true;
+      for (int a = 0; a < ACCOUNTS; a++) {
+        if (answeredAt.get(a) != 0) continue;
+        all = false;
+        int account = a;
+        probeAsync(a, via.get((int) (attempt++ % via.size()))).thenAccept(ok -> {
+          if (ok) answeredAt.compareAndSet(account, 0, System.nanoTime());
+        });
       }
+      if (all) break;
+      LockSupport.parkNanos(PROBE_EVERY.toNanos()); // the probes' cadence
     }
     long last = 0;
     for (int a = 0; a < ACCOUNTS; a++) {
-      assertTrue(answeredAt[a] != 0, "account " + IDS[a] + " took no write within " + timeout.toSeconds() + " s");
-      last = Math.max(last, answeredAt[a]);
+      assertTrue(answeredAt.get(a) != 0, "account " + IDS[a] + " took no write within " + timeout.toSeconds() + " s");
+      last = Math.max(last, answeredAt.get(a));
     }
     return (last - t0) / 1e9;
   }
 
-  private static double awaitFullService(long t0, Duration timeout) {
-    return awaitFullService(t0, timeout, nodes.stream().filter(NodeProcess::alive).toList());
-  }
+  private static final Duration PROBE_EVERY = Duration.ofMillis(250);
+  private static final java.net.http.HttpClient PROBES = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-  /** One write to the account's probe session (not the traffic's), acknowledged or not. */
-  private static boolean probe(int a, NodeProcess via) {
+  /** One write to the account's probe session (not the traffic's): whether it was acknowledged. */
+  private static java.util.concurrent.CompletableFuture<Boolean> probeAsync(int a, NodeProcess via) {
     long seq;
     synchronized (probeSeqs) {
       seq = ++probeSeqs[a];
     }
-    try {
-      return via.api().post("/v1/ingest", Api.serviceToken(), "{\"events\":[{\"type\":\"message\",\"account_ids\":[\"" + IDS[a]
-          + "\"],\"session_id\":\"probe\",\"seq\":" + seq + ",\"sender_id\":\"peer\",\"preview\":\"p\",\"ts\":" + seq + "}]}").status() == 200;
-    } catch (IllegalStateException e) {
-      return false; // refused or timed out: not yet
-    }
+    String body = "{\"events\":[{\"type\":\"message\",\"account_ids\":[\"" + IDS[a] + "\"],\"session_id\":\"probe\",\"seq\":" + seq
+        + ",\"sender_id\":\"peer\",\"preview\":\"p\",\"ts\":" + seq + "}]}";
+    java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + via.httpPort + "/v1/ingest"))
+        .timeout(Duration.ofSeconds(15)).header("Authorization", "Bearer " + Api.serviceToken()).header("Content-Type", "application/json")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build();
+    return PROBES.sendAsync(request, java.net.http.HttpResponse.BodyHandlers.discarding())
+        .handle((r, failure) -> failure == null && r.statusCode() == 200);
+  }
+
+  private static double awaitFullService(long t0, Duration timeout) {
+    return awaitFullService(t0, timeout, nodes.stream().filter(NodeProcess::alive).toList());
   }
 
   private static void rejoin(int index) {
