@@ -454,6 +454,8 @@ class FaultsMultiJvmTest {
     env.put("CASSANDRA_STORAGE_PORT", Integer.toString(RING_CQL - 2000 + 1));
     env.put("CASSANDRA_JMX_PORT", Integer.toString(RING_CQL - 2000 + 2));
     env.putIfAbsent("CASSANDRA_HEAP", "768m");
+    // a restarted node replays its commit log and hints first: on a busy 2-core machine that took over 2 minutes
+    env.putIfAbsent("CASSANDRA_WAIT_SECONDS", "300");
     try {
       Process p = pb.start();
       String out = new String(p.getInputStream().readAllBytes());
