@@ -26,7 +26,7 @@ public final class CursorCodec {
   /**
    * 4: a first-sync cursor without the pinned hash (its pins are those as of its snapshot version, from the
    * account's pin history); 5: format 4 plus group progress. Cursors of runs begun under formats 1–3 are
-   * still written in their format (2 or 3) until the run ends, so they keep their hash.
+   * still written in their format (2 or 3) until the run ends, so they keep their hash; delta cursors too.
    */
   private static final byte FORMAT_4 = 4;
   private static final byte FORMAT_5 = 5;
@@ -86,8 +86,11 @@ public final class CursorCodec {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream(48);
       DataOutputStream out = new DataOutputStream(bytes);
       boolean legacy = cursor instanceof Cursor.First run && run.legacyPinnedHash() != null;
+      boolean hashless = cursor instanceof Cursor.First && !legacy;
       boolean groups = cursor.groupsAfter() != null;
-      out.writeByte(legacy ? (groups ? FORMAT_3 : FORMAT_2) : (groups ? FORMAT_5 : FORMAT_4));
+      // a delta is the same in every format: written as 2/3, which nodes of the previous version read too
+      // (a rolling upgrade then only restarts the first syncs that cross it)
+      out.writeByte(hashless ? (groups ? FORMAT_5 : FORMAT_4) : (groups ? FORMAT_3 : FORMAT_2));
       out.writeInt(cursor.viewHash());
       writeVar(out, cursor.groupsVersion());
       if (cursor instanceof Cursor.First f) {

@@ -261,6 +261,9 @@ class SyncPlannerTest {
     assertEquals(legacy, codec.decode("alice", codec.encode("alice", legacy)));
     int longer = codec.encode("alice", legacy).length() - wire.length();
     assertTrue(longer == 10 || longer == 11, "8 more bytes (10 or 11 base64 characters): the hash, " + longer);
+    // a delta is written in format 2, which nodes of the previous version read (a rolling upgrade)
+    assertEquals(2, java.util.Base64.getUrlDecoder().decode(codec.encode("alice", Cursor.Delta.caughtUp(7, 9)))[0]);
+    assertEquals(4, java.util.Base64.getUrlDecoder().decode(wire)[0]);
     assertThrows(CursorCodec.InvalidCursorException.class, () -> codec.decode("mallory", wire));
     char[] chars = wire.toCharArray();
     chars[3] = chars[3] == 'A' ? 'B' : 'A';
