@@ -135,7 +135,7 @@ public final class AccountState {
   }
 
   /**
-   * The view's pinned ids as of {@code version} (in the order {@link #pinnedOfView} gives now), or null
+   * The view's pinned ids as of {@code version}, in the order {@code SyncPlanner.pinnedOfView} gave then, or null
    * when that is older than the kept pin history.
    */
   public List<String> pinnedAt(long version, View view) {
