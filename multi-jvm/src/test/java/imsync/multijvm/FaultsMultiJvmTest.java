@@ -479,8 +479,10 @@ class FaultsMultiJvmTest {
   }
 
   private static void signal(String signal, List<Long> pids) {
-    List<String> command = new ArrayList<>(List.of("kill", "-" + signal));
-    for (long pid : pids) command.add(Long.toString(pid));
+    // bash's own kill: no procps needed
+    StringBuilder line = new StringBuilder("kill -" + signal);
+    for (long pid : pids) line.append(' ').append(pid);
+    List<String> command = List.of("bash", "-c", line.toString());
     try {
       int code = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
       assertEquals(0, code, String.join(" ", command));
