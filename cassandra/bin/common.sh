@@ -10,6 +10,8 @@
 #   CASSANDRA_HEAP          -Xms/-Xmx of the Cassandra JVM           (default: 1g)
 #   CASSANDRA_WAIT_SECONDS  how long bin/wait waits for readiness    (default: 120)
 #   CASSANDRA_STOP_SECONDS  how long bin/stop waits after SIGTERM    (default: 30)
+#   CASSANDRA_ADDRESS       listen, RPC and CQL address (127.0.0.0/8) (default: 127.0.0.1)
+#   CASSANDRA_SEEDS         seed list address:storage_port,...       (default: this node)
 #   JAVA_HOME               JDK 17 to run Cassandra with             (default: java on PATH)
 
 CASSANDRA_HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -28,7 +30,9 @@ CASSANDRA_JMX_PORT="${CASSANDRA_JMX_PORT:-7199}"
 CASSANDRA_HEAP="${CASSANDRA_HEAP:-1g}"
 CASSANDRA_WAIT_SECONDS="${CASSANDRA_WAIT_SECONDS:-120}"
 CASSANDRA_STOP_SECONDS="${CASSANDRA_STOP_SECONDS:-30}"
-CASSANDRA_ADDRESS=127.0.0.1
+CASSANDRA_ADDRESS="${CASSANDRA_ADDRESS:-127.0.0.1}"
+# loopback only: a ring on one machine uses 127.0.0.1, 127.0.0.2, ... (Linux routes all of 127/8 to lo)
+CASSANDRA_SEEDS="${CASSANDRA_SEEDS:-$CASSANDRA_ADDRESS:$CASSANDRA_STORAGE_PORT}"
 
 CASSANDRA_PID_FILE="$CASSANDRA_DATA/cassandra.pid"
 CASSANDRA_LOG_DIR="$CASSANDRA_DATA/logs"
@@ -47,6 +51,7 @@ for _v in CASSANDRA_CQL_PORT CASSANDRA_STORAGE_PORT CASSANDRA_JMX_PORT CASSANDRA
 done
 [[ $CASSANDRA_HEAP =~ ^[0-9]+[kKmMgG]?$ ]] || die "CASSANDRA_HEAP must look like 512m or 1g, got '$CASSANDRA_HEAP'"
 unset _v
+[[ $CASSANDRA_ADDRESS =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "CASSANDRA_ADDRESS must be a 127.x.y.z address, got '$CASSANDRA_ADDRESS'"
 
 # True if something accepts TCP connections on 127.0.0.1:$1.
 port_open() {

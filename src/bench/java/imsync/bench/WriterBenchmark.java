@@ -64,7 +64,7 @@ public final class WriterBenchmark {
         null);
     SecretKeySpec key = new SecretKeySpec("secret-of-thirty-two-bytes-long!".getBytes(), "HmacSHA256");
     CursorCodec codec = new CursorCodec("secret-of-thirty-two-bytes-long!".getBytes());
-    Cursor c = new Cursor.First(12345, 5001, 5001, Cursor.PINNED_DONE, new SortEntry(1_764_400_000_000L, "c:42"), 77);
+    Cursor c = new Cursor.First(12345, 5001, 5001, Cursor.PINNED_DONE, new SortEntry(1_764_400_000_000L, "c:42"));
     bench("cursor encode (MAC)", 100_000,
         () -> {
           try {

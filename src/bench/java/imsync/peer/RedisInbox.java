@@ -401,7 +401,10 @@ public final class RedisInbox implements AutoCloseable {
       if (i < pinned.size()) next = new PeerCursor.First(base, ver, i, 0, null, pinnedHash);
     }
     if (next == null) {
-      // as imsync's planner: the walk skips the pinned sessions the pinned phase sent, while they are unchanged
+      // imsync's planner before its pin history (cursor formats 2-3): the walk skips the pinned sessions the
+      // pinned phase sent while they are unchanged; if pins change mid-run it skips none (a pinned one may
+      // come twice). The peer keeps that rule: it is a benchmark peer, and a pin history in Redis adds nothing
+      // to what it measures.
       Set<String> sentPinned = pinnedHash == SyncPlanner.pinnedHash(pinned) ? new HashSet<>(pinned) : Set.of();
       List<Entry> walk = m.entries(walkR);
       long score = f == null ? 0 : f.score();

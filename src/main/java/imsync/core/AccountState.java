@@ -77,6 +77,8 @@ public final class AccountState {
   }
   /** Bucket digests of every live session, for verify (see {@link SessionDigests}). */
   private final SessionDigests digests = new SessionDigests();
+  /** Recent changes to pins and group positions: which sessions a first sync's pinned phase sends. */
+  private PinHistory pins = new PinHistory(0);
 
   /** See {@link #template}: never mutated, so every recovery can start from it. */
   private final boolean template;
@@ -168,6 +170,20 @@ public final class AccountState {
   /** Devices by id; read-only. */
   public Collection<Device> devices() {
     return Collections.unmodifiableCollection(devices.values());
+  }
+
+  /**
+   * The view's pinned ids as of {@code version}, in the order {@code SyncPlanner.pinnedOfView} gave then, or null
+   * when that is older than the kept pin history.
+   */
+  public List<String> pinnedAt(long version, View view) {
+    if (version > this.version || !pins.covers(version)) return null;
+    return pins.pinnedAt(version, groups.values(), view);
+  }
+
+  /** The version from which {@link #pinnedAt} answers. */
+  public long pinsKnownFrom() {
+    return pins.completeAfter();
   }
 
   public MappingList mappingList(String groupId) {
@@ -483,7 +499,11 @@ public final class AccountState {
       }
     } else if (event instanceof AccountEvent.GroupPatched p) {
       Group g = groups.get(p.groupId());
-      if (g != null) groups.put(g.groupId(), g.withNamePosition(p.name(), p.position(), v));
+      if (g != null) {
+        // only a pinning group's place matters to the pins' order
+        if (g.position() != p.position() && !g.pinned().isEmpty()) pins.record(v, g);
+        groups.put(g.groupId(), g.withNamePosition(p.name(), p.position(), v));
+      }
     } else if (event instanceof AccountEvent.GroupDeleted d) {
       MappingList list = lists.get(d.groupId());
       if (list != null) {
@@ -501,7 +521,10 @@ public final class AccountState {
       update(r.sessionId(), v, s -> s.withGroups(without(s.groups(), r.groupId())));
     } else if (event instanceof AccountEvent.PinnedSet p) {
       Group g = groups.get(p.groupId());
-      if (g != null) groups.put(g.groupId(), g.withPinned(p.sessionIds(), v));
+      if (g != null) {
+        pins.record(v, g);
+        groups.put(g.groupId(), g.withPinned(p.sessionIds(), v));
+      }
     }
     pruneTombstones(event.ts());
   }
@@ -650,7 +673,10 @@ public final class AccountState {
       int unreadSessions = g.unreadSessions() - (inOld && old.isUnread() ? 1 : 0) + (inNew && neu.isUnread() ? 1 : 0);
       long unreadMessages = g.unreadMessages() - (inOld ? old.unreadCount() : 0) + (inNew ? neu.unreadCount() : 0);
       List<String> pinned = g.pinned();
-      if (inOld && !inNew && pinned.contains(id)) pinned = without(pinned, id);
+      if (inOld && !inNew && pinned.contains(id)) {
+        pins.record(v, g);
+        pinned = without(pinned, id);
+      }
       if (count != g.sessionCount() || unreadSessions != g.unreadSessions() || unreadMessages != g.unreadMessages()
           || pinned != g.pinned()) {
         groups.put(gid, new Group(g.groupId(), g.kind(), g.name(), g.position(), pinned, count, unreadSessions, unreadMessages, v, g.rule()));
@@ -721,7 +747,8 @@ public final class AccountState {
       if (s != null) inOrder.add(s);
     }
     return new AccountSnapshot(version, prunedThrough, inOrder, List.copyOf(groups.values()),
-        List.copyOf(tombstones.values()), List.copyOf(removedGroups.values()), List.copyOf(devices.values()));
+        List.copyOf(tombstones.values()), List.copyOf(removedGroups.values()), List.copyOf(devices.values()),
+        pins.completeAfter(), pins.entries());
   }
 
   /** Rebuilds the indexes in linear passes over sorted runs, not one O(log n) insert per session. */
@@ -729,6 +756,8 @@ public final class AccountState {
     AccountState st = new AccountState(limits);
     st.version = snap.version();
     st.prunedThrough = snap.prunedThrough();
+    // a snapshot from before the pin history knows the pins from its own version on
+    st.pins = snap.pinChanges() == null ? new PinHistory(snap.version()) : new PinHistory(snap.pinsCompleteAfter(), snap.pinChanges());
     for (Group g : snap.groups()) {
       st.groups.put(g.groupId(), g);
       st.lists.computeIfAbsent(g.groupId(), k -> new MappingList());
@@ -769,7 +798,7 @@ public final class AccountState {
   public boolean sameAs(AccountState o) {
     return version == o.version && prunedThrough == o.prunedThrough && sessions.equals(o.sessions)
         && groups.equals(o.groups) && tombstones.equals(o.tombstones) && removedGroups.equals(o.removedGroups)
-        && devices.equals(o.devices)
+        && devices.equals(o.devices) && pins.sameAs(o.pins)
         && Objects.equals(changes, o.changes);
   }
 }

@@ -19,22 +19,31 @@ public sealed interface Cursor {
   Cursor withGroups(long groupsVersion, VersionKey groupsAfter);
 
   /**
-   * Paging a first sync that started at {@code snapshotVersion}: pinned ids from {@code pinnedOffset}
-   * ({@link #PINNED_DONE} once they are through), then members in recency order after {@code walkAfter}.
-   * Whatever changed after {@code snapshotVersion} comes from the version index once the walk ends.
-   * {@code pinnedHash}: {@link SyncPlanner#pinnedHash} of the view's pinned ids when the run began; while they are
-   * unchanged the walk skips them (they went out in the pinned phase). {@link #NO_PINNED_HASH}: unknown.
+   * Paging a first sync that started at {@code snapshotVersion}: the view's pinned ids as of that version
+   * ({@link AccountState#pinnedAt}) from {@code pinnedOffset} ({@link #PINNED_DONE} once they are through),
+   * then members in recency order after {@code walkAfter}, skipping those pinned ids: the pinned phase sent
+   * them, or they changed after {@code snapshotVersion} and the version index sends them. Whatever changed
+   * after {@code snapshotVersion} comes from the version index once the walk ends.
+   *
+   * <p>{@code legacyPinnedHash}: null, except in a cursor of a run begun before the pin history (formats
+   * 1–3), which paged the pins as they were at each page; it is {@link SyncPlanner#pinnedHash} of them when
+   * the run began ({@link #NO_PINNED_HASH}: unknown), and such a run ends under its old rule.
    */
   record First(int viewHash, long groupsVersion, long snapshotVersion, int pinnedOffset, SortEntry walkAfter,
-               long pinnedHash, VersionKey groupsAfter) implements Cursor {
+               Long legacyPinnedHash, VersionKey groupsAfter) implements Cursor {
 
-    public First(int viewHash, long groupsVersion, long snapshotVersion, int pinnedOffset, SortEntry walkAfter, long pinnedHash) {
-      this(viewHash, groupsVersion, snapshotVersion, pinnedOffset, walkAfter, pinnedHash, null);
+    public First(int viewHash, long groupsVersion, long snapshotVersion, int pinnedOffset, SortEntry walkAfter) {
+      this(viewHash, groupsVersion, snapshotVersion, pinnedOffset, walkAfter, null, null);
+    }
+
+    /** This cursor further on: other progress, the same run. */
+    public First at(long gv, int offset, SortEntry after) {
+      return new First(viewHash, gv, snapshotVersion, offset, after, legacyPinnedHash, null);
     }
 
     @Override
     public First withGroups(long gv, VersionKey ga) {
-      return new First(viewHash, gv, snapshotVersion, pinnedOffset, walkAfter, pinnedHash, ga);
+      return new First(viewHash, gv, snapshotVersion, pinnedOffset, walkAfter, legacyPinnedHash, ga);
     }
   }
 

@@ -18,11 +18,18 @@ import javax.crypto.spec.SecretKeySpec;
  * another account, fails the MAC and is rejected as invalid.
  */
 public final class CursorCodec {
-  /** 2: a first-sync cursor carries the pinned hash. Format 1 cursors (issued before) still decode. */
-  private static final byte FORMAT = 2;
   private static final byte FORMAT_1 = 1;
+  /** 2: a first-sync cursor carries the pinned hash ({@link Cursor.First#legacyPinnedHash}). */
+  private static final byte FORMAT_2 = 2;
   /** 3: format 2 plus the group progress of a byte-budgeted run ({@link Cursor#groupsAfter()}), at the end. */
   private static final byte FORMAT_3 = 3;
+  /**
+   * 4: a first-sync cursor without the pinned hash (its pins are those as of its snapshot version, from the
+   * account's pin history); 5: format 4 plus group progress. Cursors of runs begun under formats 1–3 are
+   * still written in their format (2 or 3) until the run ends, so they keep their hash; delta cursors too.
+   */
+  private static final byte FORMAT_4 = 4;
+  private static final byte FORMAT_5 = 5;
   private static final byte FIRST = 1;
   private static final byte DELTA = 2;
   private static final int MAC_BYTES = 12;
@@ -78,7 +85,12 @@ public final class CursorCodec {
     try {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream(48);
       DataOutputStream out = new DataOutputStream(bytes);
-      out.writeByte(cursor.groupsAfter() == null ? FORMAT : FORMAT_3);
+      boolean legacy = cursor instanceof Cursor.First run && run.legacyPinnedHash() != null;
+      boolean hashless = cursor instanceof Cursor.First && !legacy;
+      boolean groups = cursor.groupsAfter() != null;
+      // a delta is the same in every format: written as 2/3, which nodes of the previous version read too
+      // (a rolling upgrade then only restarts the first syncs that cross it)
+      out.writeByte(hashless ? (groups ? FORMAT_5 : FORMAT_4) : (groups ? FORMAT_3 : FORMAT_2));
       out.writeInt(cursor.viewHash());
       writeVar(out, cursor.groupsVersion());
       if (cursor instanceof Cursor.First f) {
@@ -90,7 +102,7 @@ public final class CursorCodec {
           writeVar(out, f.walkAfter().sortKey());
           out.writeUTF(f.walkAfter().sessionId());
         }
-        out.writeLong(f.pinnedHash());
+        if (legacy) out.writeLong(f.legacyPinnedHash());
       } else {
         Cursor.Delta d = (Cursor.Delta) cursor;
         out.writeByte(DELTA);
@@ -126,7 +138,7 @@ public final class CursorCodec {
     try {
       DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(body));
       byte format = in.readByte();
-      if (format != FORMAT && format != FORMAT_1 && format != FORMAT_3) throw new InvalidCursorException("cursor format is not supported");
+      if (format < FORMAT_1 || format > FORMAT_5) throw new InvalidCursorException("cursor format is not supported");
       int view = in.readInt();
       long groupsVersion = readVar(in);
       byte type = in.readByte();
@@ -134,7 +146,9 @@ public final class CursorCodec {
         long snapshot = readVar(in);
         int pinned = (int) readVar(in);
         SortEntry after = in.readBoolean() ? new SortEntry(readVar(in), in.readUTF()) : null;
-        long pinnedHash = format == FORMAT_1 ? Cursor.NO_PINNED_HASH : in.readLong();
+        Long pinnedHash = null;
+        if (format == FORMAT_1) pinnedHash = Cursor.NO_PINNED_HASH;
+        else if (format <= FORMAT_3) pinnedHash = in.readLong();
         return new Cursor.First(view, groupsVersion, snapshot, pinned, after, pinnedHash, groupsAfter(format, in));
       } else if (type == DELTA) {
         long version = readVar(in);
@@ -149,7 +163,7 @@ public final class CursorCodec {
   }
 
   private static VersionKey groupsAfter(byte format, DataInputStream in) throws IOException {
-    if (format != FORMAT_3) return null;
+    if (format != FORMAT_3 && format != FORMAT_5) return null;
     long version = readVar(in);
     return new VersionKey(version, in.readUTF());
   }

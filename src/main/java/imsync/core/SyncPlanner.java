@@ -12,7 +12,8 @@ import java.util.Set;
  * Computes one sync batch from an account's state and a cursor. Plain Java; reads the state, never
  * changes it.
  *
- * <p>A first sync sends the view's pinned sessions, then walks the view's mapping lists in recency order
+ * <p>A first sync sends the view's pinned sessions as of the version it started at (the account's pin
+ * history keeps them however pins change while it pages), then walks the view's mapping lists in recency order
  * (a k-way merge of the groups' trees), then continues into the version index from the version at which
  * it started, so anything that changed while it was paging arrives before {@code has_more} turns false.
  * A delta reads the tail of the version index after the cursor: O(k log n) for k changes, whatever the
@@ -63,7 +64,7 @@ public final class SyncPlanner {
   private static SyncResult planWithin(AccountState st, View view, Cursor cursor, int limit, Budget budget) {
     boolean reset = cursor != null && !usable(st, view, cursor);
     Cursor from = cursor == null || reset
-        ? new Cursor.First(view.hash(), -1, st.version(), 0, null, pinnedHash(pinnedOfView(st, view)))
+        ? new Cursor.First(view.hash(), -1, st.version(), 0, null)
         : cursor;
 
     Batch batch = new Batch(limit, budget, budget == null ? 0 : budget.sizes.envelopeBytes(st.version(), reset, budget.cursorChars));
@@ -87,6 +88,8 @@ public final class SyncPlanner {
     if (c.groupsAfter() != null && (c.groupsAfter().version() > st.version() || c.groupsAfter().version() <= c.groupsVersion())) return false;
     long base = c instanceof Cursor.First f ? f.snapshotVersion() : ((Cursor.Delta) c).base();
     long at = c instanceof Cursor.First f ? f.snapshotVersion() : ((Cursor.Delta) c).after().version();
+    // a first sync needs the pins as of its start: past the kept pin history, it starts over
+    if (c instanceof Cursor.First f && f.legacyPinnedHash() == null && f.snapshotVersion() < st.pinsKnownFrom()) return false;
     return at <= st.version() && base <= at && base >= st.prunedThrough();
   }
 
@@ -139,43 +142,45 @@ public final class SyncPlanner {
   }
 
   private static Cursor walkFirst(AccountState st, View view, Cursor.First c, Batch batch) {
-    List<String> pinned = pinnedOfView(st, view); // O(pins): at most 10 per group
+    List<String> pinned;
+    Set<String> skipped;
+    if (c.legacyPinnedHash() == null) {
+      // The pins as of the run's start, the same on every page whatever changes meanwhile (O(groups +
+      // pin changes since)). The walk skips all of them: each one either went out in the pinned phase
+      // (unchanged, so still in the view) or changed after the start, and then the version index sends it.
+      // A session pinned after the start is not among them: the walk sends it at its place.
+      pinned = st.pinnedAt(c.snapshotVersion(), view);
+      skipped = new HashSet<>(pinned);
+    } else {
+      // A run begun before the pin history ends under its old rule: the pins as they are at each page,
+      // skipped by the walk only while they hash as when the run began (else a pinned one may come twice).
+      pinned = pinnedOfView(st, view);
+      skipped = c.legacyPinnedHash() != Cursor.NO_PINNED_HASH && c.legacyPinnedHash() == pinnedHash(pinned)
+          ? new HashSet<>(pinned)
+          : Set.of();
+    }
     int pinnedOffset = c.pinnedOffset();
     if (pinnedOffset != Cursor.PINNED_DONE) {
       for (; pinnedOffset < pinned.size(); pinnedOffset++) {
-        if (batch.full()) {
-          return new Cursor.First(c.viewHash(), st.version(), c.snapshotVersion(), pinnedOffset, null, c.pinnedHash());
-        }
+        if (batch.full()) return c.at(st.version(), pinnedOffset, null);
         Session s = st.session(pinned.get(pinnedOffset));
-        if (s != null) {
-          if (!batch.fits(s)) {
-            return new Cursor.First(c.viewHash(), st.version(), c.snapshotVersion(), pinnedOffset, null, c.pinnedHash());
-          }
+        if (s != null && view.contains(s)) { // else it changed since the start: the version index tells
+          if (!batch.fits(s)) return c.at(st.version(), pinnedOffset, null);
           batch.add(s);
         }
       }
     }
-    // The pinned phase sent these; the walk meets them again at their sort position. Skip them while the
-    // pinned ids are the ones the run began with. If they changed mid-run, skip none: a pinned session may
-    // then come twice, but a newly pinned one is never lost.
-    Set<String> sentPinned = c.pinnedHash() != Cursor.NO_PINNED_HASH && c.pinnedHash() == pinnedHash(pinned)
-        ? new HashSet<>(pinned)
-        : Set.of();
     SortEntry position = c.walkAfter();
     Iterator<SortEntry> walk = mergedWalk(st, view, position);
     while (walk.hasNext()) {
       SortEntry next = walk.next();
-      if (sentPinned.contains(next.sessionId()) || batch.has(next.sessionId())) {
+      if (skipped.contains(next.sessionId()) || batch.has(next.sessionId())) {
         position = next;
         continue;
       }
-      if (batch.full()) {
-        return new Cursor.First(c.viewHash(), st.version(), c.snapshotVersion(), Cursor.PINNED_DONE, position, c.pinnedHash());
-      }
+      if (batch.full()) return c.at(st.version(), Cursor.PINNED_DONE, position);
       Session s = st.session(next.sessionId());
-      if (!batch.fits(s)) {
-        return new Cursor.First(c.viewHash(), st.version(), c.snapshotVersion(), Cursor.PINNED_DONE, position, c.pinnedHash());
-      }
+      if (!batch.fits(s)) return c.at(st.version(), Cursor.PINNED_DONE, position);
       position = next;
       batch.add(s);
     }
@@ -183,8 +188,8 @@ public final class SyncPlanner {
   }
 
   /**
-   * A 64-bit FNV-1a hash of pinned ids in order, never {@link Cursor#NO_PINNED_HASH}: lets a first-sync
-   * cursor tell, without carrying the ids, whether the view's pins are still the ones it sent.
+   * A 64-bit FNV-1a hash of pinned ids in order, never {@link Cursor#NO_PINNED_HASH}: how cursors of
+   * formats 2 and 3 told whether the view's pins were still the ones they sent ({@link Cursor.First#legacyPinnedHash}).
    */
   public static long pinnedHash(List<String> pinned) {
     long h = 0xcbf29ce484222325L;

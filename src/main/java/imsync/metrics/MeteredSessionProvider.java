@@ -5,6 +5,9 @@ import akka.stream.alpakka.cassandra.CqlSessionProvider;
 import akka.stream.alpakka.cassandra.DriverConfigLoaderFromConfig;
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
+import java.util.ArrayList;
+import java.util.List;
 import scala.concurrent.ExecutionContext;
 import scala.concurrent.Future;
 import scala.jdk.javaapi.FutureConverters;
@@ -27,6 +30,11 @@ public final class MeteredSessionProvider implements CqlSessionProvider {
   @Override
   public Future<CqlSession> connect(ExecutionContext ec) {
     Config driver = CqlSessionProvider.driverConfig(system, config);
+    Config root = system.settings().config();
+    if (root.hasPath("imsync.cassandra.contact-point")) {
+      driver = driver.withValue("basic.contact-points",
+          ConfigValueFactory.fromIterable(contactPoints(root.getString("imsync.cassandra.contact-point"))));
+    }
     // a stable session name (the driver's metrics carry it as a tag) instead of a JVM-wide counter's s0, s1...
     if (config.hasPath("imsync-session-name")) {
       driver = driver.withValue("basic.session-name", config.getValue("imsync-session-name"));
@@ -35,5 +43,24 @@ public final class MeteredSessionProvider implements CqlSessionProvider {
         .withConfigLoader(DriverConfigLoaderFromConfig.fromConfig(driver))
         .withMetricRegistry(Metrics.get(system).registry())
         .buildAsync());
+  }
+
+  /**
+   * {@code host:port,host:port} (imsync.cassandra.contact-point, env IMSYNC_CASSANDRA) as the driver's list;
+   * blanks around entries are ignored. An entry without a port, or an empty list, is refused at start.
+   */
+  public static List<String> contactPoints(String spec) {
+    List<String> out = new ArrayList<>();
+    for (String part : spec.split(",")) {
+      String p = part.trim();
+      if (p.isEmpty()) continue;
+      int colon = p.lastIndexOf(':');
+      if (colon <= 0 || colon == p.length() - 1 || !p.substring(colon + 1).chars().allMatch(Character::isDigit)) {
+        throw new IllegalArgumentException("Cassandra contact point \"" + p + "\" is not host:port (IMSYNC_CASSANDRA)");
+      }
+      out.add(p);
+    }
+    if (out.isEmpty()) throw new IllegalArgumentException("no Cassandra contact point (IMSYNC_CASSANDRA)");
+    return out;
   }
 }

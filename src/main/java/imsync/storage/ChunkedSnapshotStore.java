@@ -91,8 +91,10 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
     this.session = CassandraSessionRegistry.get(system).sessionFor(config.getString("session-config-path"));
     CompletionStage<Done> ready = CompletableFuture.completedFuture(Done.getInstance());
     if (config.getBoolean("keyspace-autocreate")) {
-      String ddl = "CREATE KEYSPACE IF NOT EXISTS " + keyspace + " WITH replication = {'class': 'SimpleStrategy', "
-          + "'replication_factor': " + config.getInt("replication-factor") + "}";
+      // as cassandra/schema: NetworkTopologyStrategy, the local datacenter's replication factor (dev and
+      // tests: 1 on their single node)
+      String ddl = "CREATE KEYSPACE IF NOT EXISTS " + keyspace + " WITH replication = {'class': 'NetworkTopologyStrategy', '"
+          + config.getString("local-datacenter").replace("'", "''") + "': " + config.getInt("replication-factor") + "}";
       ready = ready.thenComposeAsync(d -> session.executeDDL(ddl), DIRECT);
     }
     if (config.getBoolean("tables-autocreate")) {

@@ -6,6 +6,7 @@ import imsync.core.Draft;
 import imsync.core.Group;
 import imsync.core.GroupTombstone;
 import imsync.core.LastMessage;
+import imsync.core.PinHistory;
 import imsync.core.Session;
 import imsync.core.SmartRule;
 import imsync.core.Tombstone;
@@ -28,6 +29,8 @@ public final class SnapshotCodec {
   static final int FORMAT_V1 = 1;
   /** v2: a group ends with its smart rule (a presence flag, then the rule's fields), v1.1's smart folders. */
   static final int FORMAT_V2 = 2;
+  /** v3: v2 plus the pin history at the end ({@link imsync.core.PinHistory}); v1 and v2 restore without one. */
+  static final int FORMAT_V3 = 3;
 
   private SnapshotCodec() {}
 
@@ -55,13 +58,22 @@ public final class SnapshotCodec {
       w.writeSigned(d.lastSeenAt());
       w.writeSigned(d.ackedVersion());
     }
+    List<PinHistory.Before> pinChanges = snap.pinChanges() == null ? List.of() : snap.pinChanges();
+    w.writeSigned(snap.pinChanges() == null ? snap.version() : snap.pinsCompleteAfter());
+    w.writeUnsigned(pinChanges.size());
+    for (PinHistory.Before b : pinChanges) {
+      w.writeSigned(b.version());
+      w.writeString(b.groupId());
+      w.writeSigned(b.position());
+      writeStrings(w, b.pinned());
+    }
     return deflate(w);
   }
 
   public static AccountSnapshot decode(byte[] bytes) {
     if (bytes.length < 2) throw new IllegalArgumentException("snapshot too short");
     int format = bytes[0] & 0xFF;
-    if (format != FORMAT_V1 && format != FORMAT_V2) throw new IllegalArgumentException("unknown snapshot format " + format);
+    if (format != FORMAT_V1 && format != FORMAT_V2 && format != FORMAT_V3) throw new IllegalArgumentException("unknown snapshot format " + format);
     BinaryReader header = new BinaryReader(bytes, 1, bytes.length - 1);
     long rawLength = header.readUnsigned();
     int headerLength = 1 + varintLength(rawLength);
@@ -85,8 +97,16 @@ public final class SnapshotCodec {
     int deviceCount = r.readCount();
     List<Device> devices = new ArrayList<>(deviceCount);
     for (int i = 0; i < deviceCount; i++) devices.add(new Device(r.readString(), r.readSigned(), r.readSigned(), r.readSigned()));
+    long pinsCompleteAfter = version;
+    List<PinHistory.Before> pinChanges = null;
+    if (format >= FORMAT_V3) {
+      pinsCompleteAfter = r.readSigned();
+      int n = r.readCount();
+      pinChanges = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) pinChanges.add(new PinHistory.Before(r.readSigned(), r.readString(), r.readInt(), readStrings(r)));
+    }
     if (!r.atEnd()) throw new IllegalArgumentException("trailing bytes in snapshot");
-    return new AccountSnapshot(version, prunedThrough, sessions, groups, tombstones, removed, devices);
+    return new AccountSnapshot(version, prunedThrough, sessions, groups, tombstones, removed, devices, pinsCompleteAfter, pinChanges);
   }
 
   // ------------------------------------------------------------ records
@@ -265,7 +285,7 @@ public final class SnapshotCodec {
       deflater.setInput(w.array(), 0, w.size());
       deflater.finish();
       BinaryWriter out = new BinaryWriter(16 + w.size() / 3);
-      out.writeByte(FORMAT_V2);
+      out.writeByte(FORMAT_V3);
       out.writeUnsigned(w.size());
       byte[] chunk = new byte[64 * 1024];
       while (!deflater.finished()) {

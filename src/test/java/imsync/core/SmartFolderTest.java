@@ -169,7 +169,7 @@ class SmartFolderTest {
     // a snapshot encoding that keeps nothing of smart membership still restores it
     List<Session> stripped = snap.sessions().stream().map(s -> s.withSmart(List.of())).toList();
     AccountSnapshot bare = new AccountSnapshot(snap.version(), snap.prunedThrough(), stripped, snap.groups(), snap.tombstones(),
-        snap.removedGroups(), snap.devices());
+        snap.removedGroups(), snap.devices(), snap.pinsCompleteAfter(), snap.pinChanges());
     AccountState back = AccountState.fromSnapshot(bare, f.state.limits());
     assertTrue(back.sameAs(f.state));
     f.run(f.state.decideRead("b", 1, 5));

@@ -32,7 +32,7 @@ class SnapshotCodecProperties {
     // smart membership is not stored (recomputed from the groups' rules on load): compare without it
     AccountSnapshot expected = new AccountSnapshot(snap.version(), snap.prunedThrough(),
         snap.sessions().stream().map(s -> s.withSmart(List.of())).toList(), snap.groups(), snap.tombstones(), snap.removedGroups(),
-        snap.devices());
+        snap.devices(), snap.pinsCompleteAfter(), snap.pinChanges());
     assertEquals(expected, back);
     AccountState restored = AccountState.fromSnapshot(back, f.state.limits());
     assertTrue(restored.sameAs(f.state), "state after fromSnapshot");
@@ -49,13 +49,14 @@ class SnapshotCodecProperties {
     Tombstone t = new Tombstone("gone", 5, 7, 8, null, Map.of());
     Tombstone t2 = new Tombstone("gone2", 6, 7, 8, List.of("inbox"), Map.of("g1", 3L));
     AccountSnapshot snap = new AccountSnapshot(6, 2, List.of(s), List.of(Group.system(Box.INBOX, "Inbox", 0)), List.of(t, t2),
-        List.of(new GroupTombstone("old", 1, 2)), List.of(new Device(odd, -1, Long.MAX_VALUE, Long.MIN_VALUE)));
+        List.of(new GroupTombstone("old", 1, 2)), List.of(new Device(odd, -1, Long.MAX_VALUE, Long.MIN_VALUE)),
+        3, List.of(new PinHistory.Before(4, odd, 2, List.of(odd, "b")), new PinHistory.Before(5, Box.INBOX, 0, List.of())));
     assertEquals(snap, SnapshotCodec.decode(SnapshotCodec.encode(snap)));
   }
 
   @Example
   void snapshotsWithoutDevicesLoadWithNone() {
-    AccountSnapshot old = new AccountSnapshot(0, 0, List.of(), List.of(), List.of(), List.of(), null);
+    AccountSnapshot old = new AccountSnapshot(0, 0, List.of(), List.of(), List.of(), List.of(), null, 0, null);
     assertEquals(List.of(), SnapshotCodec.decode(SnapshotCodec.encode(old)).devices());
   }
 

@@ -85,6 +85,102 @@ class SyncPlannerTest {
     assertEquals(40, times.size(), "no session lost when pins change mid-run");
   }
 
+  /**
+   * Issue 16: pins that change while a first sync pages neither make the walk send a pinned session again
+   * nor lose one. The pinned phase sends the pins as of the run's start; the walk skips exactly those.
+   */
+  @Test
+  void pinsChangedMidRunNeitherResendNorLoseASession() {
+    for (int i = 0; i < 40; i++) f.ingest(f.msg(String.format("s%02d", i), 1, "x"));
+    f.run(f.state.decideCreateGroup("fav", "Fav", f.tick()));
+    for (String id : List.of("s03", "s10", "s20", "s30")) f.run(f.state.decideAddMember("fav", id, f.tick()));
+    f.run(f.state.decideSetPinned(Box.INBOX, List.of("s05", "s10"), f.tick()));
+    f.run(f.state.decideSetPinned("fav", List.of("s03", "s30"), f.tick()));
+    long start = f.state.version();
+    Map<String, Integer> times = new HashMap<>();
+    List<String> order = new ArrayList<>();
+    SyncResult r = SyncPlanner.plan(f.state, View.ALL, null, 2);
+    r.sessions().forEach(s -> order.add(s.sessionId()));
+    // mid pinned phase: unpin two not sent yet and one sent, pin the oldest, move fav before the inbox
+    f.run(f.state.decideSetPinned(Box.INBOX, List.of("s00"), f.tick()));
+    f.run(f.state.decideSetPinned("fav", List.of("s20"), f.tick()));
+    f.run(f.state.decidePatchGroup("fav", null, -1, f.tick()));
+    int pages = 1;
+    while (r.hasMore()) {
+      r = SyncPlanner.plan(f.state, View.ALL, r.cursor(), 2);
+      assertFalse(r.reset());
+      r.sessions().forEach(s -> order.add(s.sessionId()));
+      if (++pages == 4) f.run(f.state.decideSetPinned(Box.INBOX, List.of("s39", "s05"), f.tick()));
+    }
+    for (String id : order) times.merge(id, 1, Integer::sum);
+    for (var e : times.entrySet()) {
+      assertTrue(e.getValue() == 1 || f.state.session(e.getKey()).version() > start, e.getKey() + " sent " + e.getValue() + " times");
+    }
+    assertEquals(40, times.size(), "no session lost");
+    assertEquals(List.of("s05", "s10", "s03", "s30"), order.subList(0, 4), "the pins as of the start, in their order then");
+  }
+
+  @Test
+  void aFirstSyncOlderThanThePinHistoryStartsOver() {
+    for (int i = 0; i < 10; i++) f.ingest(f.msg("s" + i, 1, "x"));
+    SyncResult r = SyncPlanner.plan(f.state, View.ALL, null, 3);
+    for (int i = 0; i <= PinHistory.MAX_ENTRIES; i++) f.run(f.state.decideSetPinned(Box.INBOX, List.of("s" + (i % 2)), f.tick()));
+    assertTrue(f.state.pinsKnownFrom() > ((Cursor.First) r.cursor()).snapshotVersion(), "history dropped the run's start");
+    SyncResult next = SyncPlanner.plan(f.state, View.ALL, r.cursor(), 3);
+    assertTrue(next.reset(), "its pinned phase cannot be known: a reset, not a repeat");
+  }
+
+  /** The pin history travels in snapshots: a run survives the entity's restart; an older snapshot's starts there. */
+  @Test
+  void pinHistorySurvivesASnapshot() {
+    for (int i = 0; i < 12; i++) f.ingest(f.msg(String.format("s%02d", i), 1, "x"));
+    f.run(f.state.decideSetPinned(Box.INBOX, List.of("s01", "s02"), f.tick()));
+    SyncResult r = SyncPlanner.plan(f.state, View.ALL, null, 1);
+    Cursor begunBefore = r.cursor();
+    f.run(f.state.decideSetPinned(Box.INBOX, List.of("s03"), f.tick()));
+    AccountSnapshot snap = f.state.toSnapshot();
+    AccountState restored = AccountState.fromSnapshot(imsync.storage.SnapshotCodec.decode(imsync.storage.SnapshotCodec.encode(snap)),
+        f.state.limits());
+    assertTrue(restored.sameAs(f.state));
+    assertEquals(List.of("s01", "s02"), restored.pinnedAt(((Cursor.First) begunBefore).snapshotVersion(), View.ALL));
+    Map<String, Integer> times = new HashMap<>();
+    r.sessions().forEach(s -> times.merge(s.sessionId(), 1, Integer::sum));
+    while (r.hasMore()) {
+      r = SyncPlanner.plan(restored, View.ALL, r.cursor(), 1);
+      assertFalse(r.reset());
+      r.sessions().forEach(s -> times.merge(s.sessionId(), 1, Integer::sum));
+    }
+    assertEquals(12, times.size());
+    assertTrue(times.values().stream().allMatch(n -> n == 1), "each once: " + times);
+    AccountSnapshot old = new AccountSnapshot(snap.version(), snap.prunedThrough(), snap.sessions(), snap.groups(), snap.tombstones(),
+        snap.removedGroups(), snap.devices(), 0, null);
+    AccountState fromOld = AccountState.fromSnapshot(old, f.state.limits());
+    assertEquals(snap.version(), fromOld.pinsKnownFrom(), "a snapshot without the history knows pins from its version");
+    assertTrue(SyncPlanner.plan(fromOld, View.ALL, begunBefore, 1).reset(), "a run begun before it starts over");
+    assertFalse(SyncPlanner.plan(fromOld, View.ALL, SyncPlanner.plan(f.state, View.ALL, null, 1).cursor(), 1).reset());
+  }
+
+  /** A run begun with a format-2 cursor (pinned hash) still ends, every session sent. */
+  @Test
+  void aRunBegunUnderTheHashedCursorFormatEnds() throws Exception {
+    for (int i = 0; i < 20; i++) f.ingest(f.msg(String.format("s%02d", i), 1, "x"));
+    f.run(f.state.decideSetPinned(Box.INBOX, List.of("s04"), f.tick()));
+    long hash = SyncPlanner.pinnedHash(SyncPlanner.pinnedOfView(f.state, View.ALL));
+    Cursor legacy = new Cursor.First(View.ALL.hash(), f.state.version(), f.state.version(), 1, null, hash, null);
+    Cursor decoded = codec.decode("me", codec.encode("me", legacy));
+    Map<String, Integer> times = new HashMap<>();
+    times.put("s04", 1); // its pinned phase sent s04
+    SyncResult r;
+    do {
+      r = SyncPlanner.plan(f.state, View.ALL, decoded, 3);
+      assertFalse(r.reset());
+      r.sessions().forEach(s -> times.merge(s.sessionId(), 1, Integer::sum));
+      decoded = codec.decode("me", codec.encode("me", r.cursor()));
+    } while (r.hasMore());
+    assertEquals(20, times.size());
+    assertTrue(times.values().stream().allMatch(n -> n == 1), "each once: " + times);
+  }
+
   @Test
   void groupFilterSendsASessionInSeveralGroupsOnce() {
     f.ingest(f.msg("a", 1, "x"), f.msg("b", 1, "x"));
@@ -156,10 +252,18 @@ class SyncPlannerTest {
 
   @Test
   void cursorsAreBoundToTheAccountAndTamperEvident() throws Exception {
-    Cursor c = new Cursor.First(7, 3, 3, 0, new SortEntry(5, "dm:bob"), 0x1234_5678_9abc_def0L);
+    Cursor c = new Cursor.First(7, 3, 3, 0, new SortEntry(5, "dm:bob"));
     String wire = codec.encode("alice", c);
     assertEquals(c, codec.decode("alice", wire));
-    assertTrue(wire.length() < 64, "compact: " + wire.length());
+    assertTrue(wire.length() < 48, "compact: " + wire.length());
+    // a cursor of a run begun under format 2 keeps its pinned hash (and its format) to the run's end
+    Cursor legacy = new Cursor.First(7, 3, 3, 0, new SortEntry(5, "dm:bob"), 0x1234_5678_9abc_def0L, null);
+    assertEquals(legacy, codec.decode("alice", codec.encode("alice", legacy)));
+    int longer = codec.encode("alice", legacy).length() - wire.length();
+    assertTrue(longer == 10 || longer == 11, "8 more bytes (10 or 11 base64 characters): the hash, " + longer);
+    // a delta is written in format 2, which nodes of the previous version read (a rolling upgrade)
+    assertEquals(2, java.util.Base64.getUrlDecoder().decode(codec.encode("alice", Cursor.Delta.caughtUp(7, 9)))[0]);
+    assertEquals(4, java.util.Base64.getUrlDecoder().decode(wire)[0]);
     assertThrows(CursorCodec.InvalidCursorException.class, () -> codec.decode("mallory", wire));
     char[] chars = wire.toCharArray();
     chars[3] = chars[3] == 'A' ? 'B' : 'A';

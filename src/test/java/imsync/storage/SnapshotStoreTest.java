@@ -151,7 +151,7 @@ class SnapshotStoreTest {
   }
 
   private static AccountSnapshot tinySnapshot(long version) {
-    return new AccountSnapshot(version, 0, List.of(), List.of(), List.of(), List.of(), List.of());
+    return new AccountSnapshot(version, 0, List.of(), List.of(), List.of(), List.of(), List.of(), version, List.of());
   }
 
   private static SelectedSnapshot load(String pid) {

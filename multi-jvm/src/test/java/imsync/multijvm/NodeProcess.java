@@ -11,6 +11,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -21,25 +23,61 @@ final class NodeProcess {
   static final int MANAGEMENT_BASE = 18558;
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
+  /**
+   * Where a cluster's nodes run: port bases (node i: base + i), the Cassandra contact points and replication
+   * factor, and, when {@code hostsFiles} is set, each node's canonical host name {@code imsync-node-i}
+   * resolved through its own hosts file ({@code jdk.net.hosts.file}) so a test can route one node's traffic
+   * through a proxy (FaultsMultiJvmTest's partition).
+   */
+  record Layout(int httpBase, int remoteBase, int managementBase, String cassandra, int replicationFactor, String logPrefix,
+                java.util.function.IntFunction<Path> hostsFiles) {
+    static Layout standard() {
+      return new Layout(HTTP_BASE, REMOTE_BASE, MANAGEMENT_BASE, LocalCassandra.contactPoint(), 1, "node-", null);
+    }
+
+    String host(int index) {
+      return hostsFiles == null ? "127.0.0.1" : "imsync-node-" + index;
+    }
+
+    String address(int index) {
+      return "akka://imsync@" + host(index) + ":" + (remoteBase + index);
+    }
+
+    String seeds() {
+      return address(0) + "," + address(1);
+    }
+  }
+
   final int index;
   final int httpPort;
   final int remotePort;
   final int managementPort;
+  private final Layout layout;
   private Process process;
 
   NodeProcess(int index) {
+    this(index, Layout.standard());
+  }
+
+  NodeProcess(int index, Layout layout) {
     this.index = index;
-    this.httpPort = HTTP_BASE + index;
-    this.remotePort = REMOTE_BASE + index;
-    this.managementPort = MANAGEMENT_BASE + index;
+    this.layout = layout;
+    this.httpPort = layout.httpBase() + index;
+    this.remotePort = layout.remoteBase() + index;
+    this.managementPort = layout.managementBase() + index;
   }
 
   static String seeds() {
-    return "akka://imsync@127.0.0.1:" + REMOTE_BASE + ",akka://imsync@127.0.0.1:" + (REMOTE_BASE + 1);
+    return Layout.standard().seeds();
   }
 
   String address() {
-    return "akka://imsync@127.0.0.1:" + remotePort;
+    return layout.address(index);
+  }
+
+  /** The JVM's process id (the fault suite names the node it kills). */
+  long pid() {
+    return process.pid();
   }
 
   Api api() {
@@ -48,23 +86,29 @@ final class NodeProcess {
 
   NodeProcess start() {
     Path dir = LocalCassandra.projectDir();
-    File log = dir.resolve("target/multi-jvm/node-" + index + ".log").toFile();
+    File log = dir.resolve("target/multi-jvm/" + layout.logPrefix() + index + ".log").toFile();
     log.getParentFile().mkdirs();
-    ProcessBuilder pb = new ProcessBuilder(
+    List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
         "-Dlogback.configurationFile=" + dir.resolve("target/classes/logback.xml"),
-        "-Dimsync.rate-limit.per-second=0",
-        "-cp", System.getProperty("java.class.path"),
-        "imsync.Main")
+        "-Dimsync.rate-limit.per-second=0"));
+    if (layout.hostsFiles() != null) {
+      command.add("-Djdk.net.hosts.file=" + layout.hostsFiles().apply(index));
+      command.add("-Dakka.remote.artery.bind.hostname=127.0.0.1");
+    }
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), "imsync.Main"));
+    ProcessBuilder pb = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log));
     Map<String, String> env = pb.environment();
     env.put("IMSYNC_HTTP_PORT", Integer.toString(httpPort));
     env.put("IMSYNC_REMOTE_PORT", Integer.toString(remotePort));
     env.put("IMSYNC_MANAGEMENT_PORT", Integer.toString(managementPort));
-    env.put("IMSYNC_SEED_NODES", seeds());
-    env.put("IMSYNC_CASSANDRA", LocalCassandra.contactPoint());
+    env.put("IMSYNC_SEED_NODES", layout.seeds());
+    env.put("IMSYNC_REMOTE_HOST", layout.host(index));
+    env.put("IMSYNC_CASSANDRA", layout.cassandra());
+    env.put("IMSYNC_CASSANDRA_RF", Integer.toString(layout.replicationFactor()));
     env.put("IMSYNC_AUTH_SECRET", TestSettings.SECRET);
     try {
       process = pb.start();
