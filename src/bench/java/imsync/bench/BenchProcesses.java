@@ -228,8 +228,12 @@ final class BenchProcesses implements AutoCloseable {
   String nodetool(String... args) throws IOException, InterruptedException {
     Path lib = LocalCassandra.projectDir().resolve("cassandra/lib");
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", lib + "/*", "-Dlogback.configurationFile=" + LocalCassandra.projectDir().resolve("cassandra/conf/logback.xml"),
-        "org.apache.cassandra.tools.NodeTool", "-h", "127.0.0.1", "-p", "29199"));
+        "-cp", lib + "/*", "-Dlogback.configurationFile=" + LocalCassandra.projectDir().resolve("cassandra/conf/logback.xml")));
+    // the server's module flags (--add-exports/--add-opens): nodetool loads the same classes
+    for (String line : Files.readAllLines(LocalCassandra.projectDir().resolve("cassandra/conf/jvm.options"))) {
+      if (line.startsWith("--add-")) cmd.add(line.trim());
+    }
+    cmd.addAll(List.of("org.apache.cassandra.tools.NodeTool", "-h", "127.0.0.1", "-p", "29199"));
     cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

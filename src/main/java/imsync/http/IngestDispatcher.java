@@ -79,12 +79,14 @@ public final class IngestDispatcher {
    * a fixed queue length would be seconds at one pace (accounts in memory: thousands a second) and longer than
    * the deadline at another (new accounts, each read before its write), and every part admitted past that
    * point expires unasked after waiting. Never more than {@code max-waiting}; at least {@code 4 x parallelism}
-   * while the pace is still unknown or slow, so a call of 1,000 parts always gets in on an idle node.
+   * while the pace is still unknown or slow; and an empty queue takes any call, so every call gets in on an
+   * idle node.
    */
   public boolean admits(int parts) {
     int waiting = queue.size();
     double budget = Math.max(4.0 * parallelism, pace() * deadline.toMillis() / 2000.0);
-    return waiting + parts <= capacity && waiting + parts <= budget;
+    // an empty queue takes any call: a call larger than the budget would otherwise never get in
+    return waiting + parts <= capacity && (waiting == 0 || waiting + parts <= budget);
   }
 
   /** Parts finished per second, smoothed; sampled at most every 250 ms by whoever asks. */

@@ -33,11 +33,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(LocalCassandra.class)
 class FanOutFloodTest {
-  private static final int ACCOUNTS = 3000;
+  private static final int ACCOUNTS = 2000;
   private static final int CHATS = 300;
   private static final int MEMBERS = 100;
   private static final int CLIENTS = 6;
-  private static final int CALLS = 24;
+  private static final int CALLS = 18;
   private static final int EVENTS_PER_CALL = 10;
   private static final Duration CALL_BOUND = Duration.ofSeconds(10);
 
