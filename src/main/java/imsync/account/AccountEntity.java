@@ -293,7 +293,7 @@ public final class AccountEntity
   /** Counts a restart; logs how many happened since the last line, at most every 10 s for the whole node. */
   private void noteRestart() {
     metrics.accountRestarted();
-    long n = RESTARTS.incrementAndGet();
+    RESTARTS.incrementAndGet();
     long now = System.nanoTime();
     long last = RESTARTS_LOGGED_AT.get();
     if (now - last > 10_000_000_000L && RESTARTS_LOGGED_AT.compareAndSet(last, now)) {

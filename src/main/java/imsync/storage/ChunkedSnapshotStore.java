@@ -95,16 +95,32 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
       // tests: 1 on their single node)
       String ddl = "CREATE KEYSPACE IF NOT EXISTS " + keyspace + " WITH replication = {'class': 'NetworkTopologyStrategy', '"
           + config.getString("local-datacenter").replace("'", "''") + "': " + config.getInt("replication-factor") + "}";
-      ready = ready.thenComposeAsync(d -> session.executeDDL(ddl), DIRECT);
+      ready = ready.thenComposeAsync(d -> ddl(ddl, 1), DIRECT);
     }
     if (config.getBoolean("tables-autocreate")) {
-      for (String ddl : createTables(keyspace)) ready = ready.thenComposeAsync(d -> session.executeDDL(ddl), DIRECT);
+      for (String ddl : createTables(keyspace)) ready = ready.thenComposeAsync(d -> ddl(ddl, 1), DIRECT);
     }
     this.schemaReady = ready;
     String legacyTable = config.getString("legacy-table");
     this.legacyTableExists = legacyPlugin.isEmpty()
         ? CompletableFuture.completedFuture(false)
         : session.underlying().thenApplyAsync(cs -> cs.getMetadata().getKeyspace(keyspace).flatMap(k -> k.getTable(legacyTable)).isPresent(), DIRECT);
+  }
+
+  /**
+   * A schema statement (dev and tests: autocreate), tried up to 5 times, each bounded by 30 s. On a machine so
+   * busy that one DDL timed out or never answered (seen once in a benchmark), the store would otherwise never
+   * become ready and every recovery would wait on it.
+   */
+  private CompletionStage<Done> ddl(String cql, int attempt) {
+    return session.executeDDL(cql).toCompletableFuture().orTimeout(30, java.util.concurrent.TimeUnit.SECONDS)
+        .handle((done, failure) -> {
+          if (failure == null) return CompletableFuture.completedFuture(Done.getInstance());
+          if (attempt >= 5) return CompletableFuture.<Done>failedFuture(failure);
+          log().warning("schema statement failed (attempt {} of 5), trying again: {}", attempt, failure.toString());
+          return ddl(cql, attempt + 1);
+        })
+        .thenCompose(f -> f);
   }
 
   /** The tables, as in cassandra/schema/snapshot-chunks.cql (that file is what production applies). */
