@@ -134,6 +134,19 @@ public final class AccountEntity
 
   public record SetPinned(String groupId, List<String> sessionIds, ActorRef<Reply> replyTo) implements Command {}
 
+  /** Everything the account holds, for its owner (API v1.2 export). */
+  public record Export(ActorRef<Reply> replyTo) implements Command {}
+
+  /**
+   * Erases the account (API v1.2): answers {@link Erased} once nothing of it can be read back from the
+   * store, {@link StorageUnavailable} when the store failed (the erasure is then complete for readers,
+   * and the next Erase finishes removing the rows).
+   */
+  public record Erase(ActorRef<Reply> replyTo) implements Command {}
+
+  /** The store's answer to the row removal an erasure started; failure null: done. */
+  record ErasureStored(Throwable failure) implements Command {}
+
   public sealed interface Reply extends CborSerializable {}
 
   public record IngestReply(int accepted, int ignored) implements Reply {}
@@ -175,6 +188,18 @@ public final class AccountEntity
   public record DeviceRemovedReply(String deviceId, long version) implements Reply {}
 
   public record Rejected(ErrorCode code, String message) implements Reply {}
+
+  /** The store failed or timed out: the caller may retry (HTTP 503). */
+  public record StorageUnavailable(String message) implements Reply {}
+
+  public record RemovedSession(String sessionId, long removedAt) {}
+
+  /** The whole account: sessions whole, by id; groups in order; tombstones by session id; devices by id. */
+  public record ExportReply(long version, List<Group> groups, List<Session> sessions, List<RemovedSession> removedSessions,
+                            List<Device> devices) implements Reply {}
+
+  /** {@code events}: journal events removed (0: nothing was stored since the last erasure, or ever). */
+  public record Erased(long events) implements Reply {}
 
   // ------------------------------------------------------------------ wiring
 
@@ -219,6 +244,10 @@ public final class AccountEntity
   private long replayedEvents;
   /** Sequence number of the latest snapshot (loaded or taken since). */
   private long snapshotSequenceNr;
+  /** An erasure whose row removal is in flight: every other command waits (stashed) until it is done. */
+  private PendingErasure erasing;
+
+  private record PendingErasure(ActorRef<Reply> replyTo, long events) {}
 
   private record Waiter(View view, Cursor cursor, int limit, int maxBytes, ActorRef<Reply> replyTo) {}
 
@@ -280,6 +309,8 @@ public final class AccountEntity
   public EventHandler<AccountState, AccountEvent> eventHandler() {
     return (state, event) -> {
       if (recovering) replayedEvents++;
+      // the marker of an erasure: what came before is void (even if a crash left some of it in the store)
+      if (event instanceof AccountEvent.Erased e) return AccountState.erased(settings.limits(), e);
       AccountState s = state.isTemplate() ? new AccountState(settings.limits()) : state;
       s.apply(event);
       return s;
@@ -290,6 +321,8 @@ public final class AccountEntity
   public CommandHandlerWithReply<Command, AccountEvent, AccountState> commandHandler() {
     CommandHandlerWithReply<Command, AccountEvent, AccountState> handler = handlers();
     return (state, command) -> {
+      // an erasure is serialized with everything else: what arrives meanwhile runs after it, on the new account
+      if (erasing != null && !(command instanceof ErasureStored)) return Effect().stash();
       countLoad(command);
       return handler.apply(state, command);
     };
@@ -298,7 +331,8 @@ public final class AccountEntity
   /** The shard's load on this node: ingest deliveries, and every other command from outside. */
   private void countLoad(Command command) {
     if (command instanceof Ingest i) load.ingest(i.items().size());
-    else if (!(command instanceof WaitExpired || command instanceof FlushDevices || command instanceof Stop)) load.request();
+    else if (!(command instanceof WaitExpired || command instanceof FlushDevices || command instanceof Stop
+        || command instanceof ErasureStored)) load.request();
   }
 
   private CommandHandlerWithReply<Command, AccountEvent, AccountState> handlers() {
@@ -350,6 +384,9 @@ public final class AccountEntity
         })
         .onCommand(RemoveMember.class, (st, c) -> memberAction(st.decideRemoveMember(c.groupId(), c.sessionId(), now()), c.groupId(), c.sessionId(), c.replyTo()))
         .onCommand(SetPinned.class, (st, c) -> groupAction(st.decideSetPinned(c.groupId(), c.sessionIds(), now()), c.groupId(), c.replyTo()))
+        .onCommand(Export.class, this::onExport)
+        .onCommand(Erase.class, this::onErase)
+        .onCommand(ErasureStored.class, this::onErasureStored)
         .build();
   }
 
@@ -365,9 +402,12 @@ public final class AccountEntity
 
   private ReplyEffect<AccountEvent, AccountState> onSync(AccountState st, Sync c) {
     Cursor cursor = null;
+    long cursorIncarnation = st.incarnation();
     if (c.cursor() != null) {
       try {
-        cursor = codec.decode(accountId, c.cursor());
+        CursorCodec.Issued issued = codec.read(accountId, c.cursor());
+        cursor = issued.cursor();
+        cursorIncarnation = issued.incarnation();
       } catch (CursorCodec.InvalidCursorException e) {
         return Effect().reply(c.replyTo(), new Rejected(ErrorCode.INVALID_CURSOR, e.getMessage()));
       }
@@ -379,18 +419,19 @@ public final class AccountEntity
         }
       }
     }
-    if (c.deviceId() != null) noteDevice(st, c.deviceId(), cursor);
+    if (c.deviceId() != null) noteDevice(st, c.deviceId(), cursorIncarnation == st.incarnation() ? cursor : null);
     View view = new View(c.groups());
-    SyncResult r = plan(st, view, cursor, c.limit(), c.maxBytes());
+    SyncResult r = plan(st, view, cursor, cursorIncarnation, c.limit(), c.maxBytes());
     if (r.isEmpty() && c.waitMs() > 0) {
       // Long poll: kept until a change reaches this view (wakeWaiters) or the deadline (a timer per waiter).
+      // An empty answer means the cursor is of this incarnation (another one resets).
       long id = nextWaiterId++;
       waiters.put(id, new Waiter(view, cursor, c.limit(), c.maxBytes(), c.replyTo()));
       metrics.longPolls(1);
       timers.startSingleTimer(new WaitExpired(id), new WaitExpired(id), Duration.ofMillis(c.waitMs()));
       return Effect().noReply();
     }
-    return Effect().reply(c.replyTo(), syncReply(r));
+    return Effect().reply(c.replyTo(), syncReply(st, r));
   }
 
   /** A batch within {@code limit} and, when {@code maxBytes > 0}, within that many bytes as the writer sends it. */
@@ -398,9 +439,14 @@ public final class AccountEntity
     return SyncPlanner.plan(st, view, cursor, limit, maxBytes, SyncJson.SIZES);
   }
 
-  private SyncReply syncReply(SyncResult r) {
+  /** As above for a cursor issued in {@code cursorIncarnation}: one from before an erasure resets. */
+  private static SyncResult plan(AccountState st, View view, Cursor cursor, long cursorIncarnation, int limit, int maxBytes) {
+    return SyncPlanner.plan(st, view, cursor, cursorIncarnation, limit, maxBytes, SyncJson.SIZES);
+  }
+
+  private SyncReply syncReply(AccountState st, SyncResult r) {
     metrics.syncAnswered(r.sessions().size());
-    return new SyncReply(codec.encode(accountId, r.cursor()), r.hasMore(), r.reset(), r.version(),
+    return new SyncReply(codec.encode(accountId, st.incarnation(), r.cursor()), r.hasMore(), r.reset(), r.version(),
         r.groups(), r.removedGroups(), r.sessions(), r.removedSessions());
   }
 
@@ -414,7 +460,7 @@ public final class AccountEntity
       SyncResult r = plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes());
       if (!r.isEmpty()) {
         timers.cancel(new WaitExpired(e.getKey()));
-        w.replyTo().tell(syncReply(r));
+        w.replyTo().tell(syncReply(st, r));
         it.remove();
         metrics.longPolls(-1);
       }
@@ -424,20 +470,21 @@ public final class AccountEntity
   private ReplyEffect<AccountEvent, AccountState> onWaitExpired(AccountState st, WaitExpired c) {
     Waiter w = waiters.remove(c.waiterId());
     if (w != null) metrics.longPolls(-1);
-    if (w != null) w.replyTo().tell(syncReply(plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes())));
+    if (w != null) w.replyTo().tell(syncReply(st, plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes())));
     return Effect().noReply();
   }
 
   /** Answers every waiter with what it would get now (an empty batch and a cursor as good as its own). */
   private void answerAllWaiters(AccountState st) {
-    for (Waiter w : waiters.values()) w.replyTo().tell(syncReply(plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes())));
+    for (Waiter w : waiters.values()) w.replyTo().tell(syncReply(st, plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes())));
     metrics.longPolls(-waiters.size());
     waiters.clear();
   }
 
   private ReplyEffect<AccountEvent, AccountState> onAck(AccountState st, Ack c) {
     try {
-      noteDevice(st, c.deviceId(), codec.decode(accountId, c.cursor()));
+      CursorCodec.Issued issued = codec.read(accountId, c.cursor());
+      noteDevice(st, c.deviceId(), issued.incarnation() == st.incarnation() ? issued.cursor() : null);
     } catch (CursorCodec.InvalidCursorException e) {
       ctx.getLog().debug("ignoring an ack with an invalid cursor from device {}", c.deviceId());
     }
@@ -535,7 +582,7 @@ public final class AccountEntity
       }
     }
     VerifyPlanner.Result r = VerifyPlanner.verify(st, new View(c.groups()), c.digests(), c.maxSessions());
-    return Effect().reply(c.replyTo(), new VerifyReply(r.version(), codec.encode(accountId, r.cursor()), r.groups(), r.buckets(),
+    return Effect().reply(c.replyTo(), new VerifyReply(r.version(), codec.encode(accountId, st.incarnation(), r.cursor()), r.groups(), r.buckets(),
         r.unchecked()));
   }
 
@@ -568,6 +615,58 @@ public final class AccountEntity
       return persistChange(AccountEvent.Batch.of(a.events())).thenReply(replyTo, reply::apply);
     }
     return Effect().none().thenReply(replyTo, reply::apply);
+  }
+
+  // ------------------------------------------------------------------ data lifecycle (API v1.2)
+
+  private ReplyEffect<AccountEvent, AccountState> onExport(AccountState st, Export c) {
+    List<Session> sessions = new ArrayList<>(st.sessions());
+    sessions.sort(java.util.Comparator.comparing(Session::sessionId));
+    List<RemovedSession> removed = new ArrayList<>(st.tombstoneCount());
+    for (imsync.core.Tombstone t : st.tombstones()) removed.add(new RemovedSession(t.sessionId(), t.removedAt()));
+    removed.sort(java.util.Comparator.comparing(RemovedSession::sessionId));
+    return Effect().reply(c.replyTo(), new ExportReply(st.version(), st.groupsInOrder(), sessions, removed, currentDevices(st)));
+  }
+
+  /**
+   * Erasure: first the marker event (from then on no replay, restart or late message can bring the old
+   * account back: everything before the marker is void), then the rows before it are removed and read
+   * back until none is left; commands wait meanwhile, and the answer comes once the store is clean.
+   * Nothing stored since the last erasure (or ever): no new marker, but the earlier erasure's removal is
+   * run again, so a retry after a failed or cut-off erasure finishes it.
+   */
+  private ReplyEffect<AccountEvent, AccountState> onErase(AccountState st, Erase c) {
+    answerAllWaiters(st);
+    pendingDevices.clear();
+    long last = lastSequenceNumber(ctx);
+    // this incarnation's events: those after its marker (whose sequence number is the incarnation)
+    long events = last - st.incarnation();
+    if (events == 0) {
+      if (st.incarnation() == 0) return Effect().reply(c.replyTo(), new Erased(0));
+      removeRowsBefore(st.incarnation(), c.replyTo(), 0);
+      return Effect().noReply();
+    }
+    long marker = last + 1;
+    return Effect().persist(new AccountEvent.Erased(marker, now()))
+        .thenRun(s -> removeRowsBefore(marker, c.replyTo(), events))
+        .thenNoReply();
+  }
+
+  private void removeRowsBefore(long marker, ActorRef<Reply> replyTo, long events) {
+    erasing = new PendingErasure(replyTo, events);
+    ctx.pipeToSelf(imsync.storage.AccountErasure.get(ctx.getSystem()).removeBefore(persistenceId().id(), marker),
+        (done, failure) -> new ErasureStored(failure));
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> onErasureStored(AccountState st, ErasureStored c) {
+    PendingErasure e = erasing;
+    erasing = null;
+    if (e == null) return Effect().noReply();
+    if (c.failure() != null) {
+      ctx.getLog().warn("erasure of {}: rows before the marker not all removed yet: {}", accountId, c.failure().toString());
+      return Effect().reply(e.replyTo(), new StorageUnavailable("the store did not confirm the erasure; retry")).thenUnstashAll();
+    }
+    return Effect().reply(e.replyTo(), new Erased(e.events())).thenUnstashAll();
   }
 
   /** Stores a change; once stored: the journal write time, then the long polls it reaches. */

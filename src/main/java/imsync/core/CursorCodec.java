@@ -23,6 +23,11 @@ public final class CursorCodec {
   private static final byte FORMAT_1 = 1;
   /** 3: format 2 plus the group progress of a byte-budgeted run ({@link Cursor#groupsAfter()}), at the end. */
   private static final byte FORMAT_3 = 3;
+  /**
+   * Set on the format byte when the account was ever erased: its incarnation (a varint) follows that byte.
+   * Cursors of a never-erased account stay as they were, byte for byte.
+   */
+  private static final int INCARNATION_FLAG = 0x10;
   private static final byte FIRST = 1;
   private static final byte DELTA = 2;
   private static final int MAC_BYTES = 12;
@@ -46,8 +51,15 @@ public final class CursorCodec {
     }
   }
 
+  /** A decoded cursor and the incarnation of the account it was issued in (see {@link AccountState#incarnation()}). */
+  public record Issued(long incarnation, Cursor cursor) {}
+
   public String encode(String accountId, Cursor cursor) {
-    byte[] body = body(cursor);
+    return encode(accountId, 0, cursor);
+  }
+
+  public String encode(String accountId, long incarnation, Cursor cursor) {
+    byte[] body = body(incarnation, cursor);
     byte[] mac = mac(accountId, body);
     byte[] all = Arrays.copyOf(body, body.length + MAC_BYTES);
     System.arraycopy(mac, 0, all, body.length, MAC_BYTES);
@@ -56,17 +68,21 @@ public final class CursorCodec {
 
   /** The length of {@link #encode}'s string for this cursor (for any account: the MAC has a fixed size). */
   public static int encodedChars(Cursor cursor) {
-    int bytes = body(cursor).length + MAC_BYTES;
+    return encodedChars(cursor, 0);
+  }
+
+  public static int encodedChars(Cursor cursor, long incarnation) {
+    int bytes = body(incarnation, cursor).length + MAC_BYTES;
     return (bytes * 4 + 2) / 3; // base64 without padding
   }
 
   /**
    * An upper bound of {@link #encodedChars} for any cursor whose session id has at most {@code idChars}
    * characters and whose group progress id (if any; 0: none) at most {@code groupIdChars}, all numbers at
-   * their longest. Ids are ASCII (their patterns), one byte a character.
+   * their longest (an incarnation included). Ids are ASCII (their patterns), one byte a character.
    */
   public static int maxEncodedChars(int idChars, int groupIdChars) {
-    int head = 1 + 4 + 10 + 1;
+    int head = 1 + 10 + 4 + 10 + 1;
     int first = 10 + 5 + 1 + 10 + 2 + idChars + 8;
     int delta = 10 + 1 + 2 + idChars + 10;
     int groups = groupIdChars > 0 ? 10 + 2 + groupIdChars : 0;
@@ -74,11 +90,17 @@ public final class CursorCodec {
     return (bytes * 4 + 2) / 3;
   }
 
-  private static byte[] body(Cursor cursor) {
+  private static byte[] body(long incarnation, Cursor cursor) {
     try {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream(48);
       DataOutputStream out = new DataOutputStream(bytes);
-      out.writeByte(cursor.groupsAfter() == null ? FORMAT : FORMAT_3);
+      int format = cursor.groupsAfter() == null ? FORMAT : FORMAT_3;
+      if (incarnation != 0) {
+        out.writeByte(format | INCARNATION_FLAG);
+        writeVar(out, incarnation);
+      } else {
+        out.writeByte(format);
+      }
       out.writeInt(cursor.viewHash());
       writeVar(out, cursor.groupsVersion());
       if (cursor instanceof Cursor.First f) {
@@ -111,6 +133,11 @@ public final class CursorCodec {
   }
 
   public Cursor decode(String accountId, String text) throws InvalidCursorException {
+    return read(accountId, text).cursor();
+  }
+
+  /** Decodes a cursor with the incarnation it was issued in. */
+  public Issued read(String accountId, String text) throws InvalidCursorException {
     byte[] all;
     try {
       all = Base64.getUrlDecoder().decode(text);
@@ -125,7 +152,9 @@ public final class CursorCodec {
     }
     try {
       DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(body));
-      byte format = in.readByte();
+      int flagged = in.readUnsignedByte();
+      long incarnation = (flagged & INCARNATION_FLAG) != 0 ? readVar(in) : 0;
+      byte format = (byte) (flagged & ~INCARNATION_FLAG);
       if (format != FORMAT && format != FORMAT_1 && format != FORMAT_3) throw new InvalidCursorException("cursor format is not supported");
       int view = in.readInt();
       long groupsVersion = readVar(in);
@@ -135,12 +164,12 @@ public final class CursorCodec {
         int pinned = (int) readVar(in);
         SortEntry after = in.readBoolean() ? new SortEntry(readVar(in), in.readUTF()) : null;
         long pinnedHash = format == FORMAT_1 ? Cursor.NO_PINNED_HASH : in.readLong();
-        return new Cursor.First(view, groupsVersion, snapshot, pinned, after, pinnedHash, groupsAfter(format, in));
+        return new Issued(incarnation, new Cursor.First(view, groupsVersion, snapshot, pinned, after, pinnedHash, groupsAfter(format, in)));
       } else if (type == DELTA) {
         long version = readVar(in);
         String id = in.readBoolean() ? in.readUTF() : null;
         long base = version - readVar(in);
-        return new Cursor.Delta(view, groupsVersion, new VersionKey(version, id), base, groupsAfter(format, in));
+        return new Issued(incarnation, new Cursor.Delta(view, groupsVersion, new VersionKey(version, id), base, groupsAfter(format, in)));
       }
       throw new InvalidCursorException("cursor format is not supported");
     } catch (IOException e) {

@@ -72,6 +72,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   private CompletionStage<PreparedStatement> deleteChunks;
   private CompletionStage<PreparedStatement> deleteHeaderRange;
   private CompletionStage<PreparedStatement> deleteChunkRange;
+  private CompletionStage<PreparedStatement> selectAnyChunk;
   private final akka.actor.ActorSystem system;
   /** Started on the first load that needs it; loads run on futures, hence the lock. */
   private ActorRef legacy;
@@ -137,6 +138,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
     deleteChunks = prepared("DELETE FROM " + c + " WHERE persistence_id = ? AND sequence_nr = ?");
     deleteHeaderRange = prepared("DELETE FROM " + h + " WHERE persistence_id = ? AND sequence_nr >= ? AND sequence_nr <= ?");
     deleteChunkRange = prepared("DELETE FROM " + c + " WHERE persistence_id = ? AND sequence_nr >= ? AND sequence_nr <= ?");
+    selectAnyChunk = prepared("SELECT sequence_nr FROM " + c + " WHERE persistence_id = ? AND sequence_nr <= ? LIMIT 1");
   }
 
   private BoundStatement read(PreparedStatement ps, Object... values) {
@@ -256,6 +258,61 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   private synchronized ActorRef legacyStore() {
     if (legacy == null) legacy = Persistence.get(system).snapshotStoreFor(legacyPlugin, ConfigFactory.empty());
     return legacy;
+  }
+
+  // ------------------------------------------------------------ erase (API v1.2)
+
+  /**
+   * Asks the store to remove every snapshot of {@code persistenceId} up to {@code throughSequenceNr}: headers,
+   * every chunk (those of a snapshot cut off half-way included) and the legacy plugin's rows. Answered
+   * {@code Done} once a read finds none of them, or {@code Status.Failure}.
+   */
+  public record EraseSnapshots(String persistenceId, long throughSequenceNr) {}
+
+  private static final int ERASE_ATTEMPTS = 3;
+
+  @Override
+  public scala.PartialFunction<Object, scala.runtime.BoxedUnit> receivePluginInternal() {
+    return akka.japi.pf.ReceiveBuilder.create()
+        .match(EraseSnapshots.class, e -> Patterns.pipe(erase(e.persistenceId(), e.throughSequenceNr(), 1), context().dispatcher())
+            .to(sender()))
+        .build().onMessage();
+  }
+
+  private CompletionStage<Done> erase(String pid, long through, int attempt) {
+    SnapshotSelectionCriteria all = SnapshotSelectionCriteria.create(through, Long.MAX_VALUE);
+    // a snapshot save started before the erasure may land after a delete: read back, delete again
+    return FutureConverters.asJava(doDeleteAsync(pid, new SnapshotSelectionCriteria(through, Long.MAX_VALUE, 0, 0)))
+        .thenComposeAsync(v -> legacyTableExists, DIRECT)
+        .thenComposeAsync(legacyExists -> legacyExists ? legacyDelete(pid, all) : CompletableFuture.completedFuture(Done.getInstance()), DIRECT)
+        .thenComposeAsync(d -> anyLeft(pid, through, all), DIRECT)
+        .thenComposeAsync(left -> {
+          if (!left) return CompletableFuture.completedFuture(Done.getInstance());
+          if (attempt >= ERASE_ATTEMPTS) {
+            return CompletableFuture.<Done>failedFuture(new IllegalStateException("snapshots of " + pid + " still readable"));
+          }
+          return erase(pid, through, attempt + 1);
+        }, DIRECT);
+  }
+
+  private CompletionStage<Done> legacyDelete(String pid, SnapshotSelectionCriteria criteria) {
+    return Patterns.ask(legacyStore(), new SnapshotProtocol.DeleteSnapshots(pid, criteria), legacyTimeout)
+        .thenApplyAsync(reply -> {
+          if (reply instanceof akka.persistence.DeleteSnapshotsSuccess) return Done.getInstance();
+          if (reply instanceof akka.persistence.DeleteSnapshotsFailure f) throw new IllegalStateException("legacy snapshot delete", f.cause());
+          throw new IllegalStateException("unexpected reply from " + legacyPlugin + ": " + reply);
+        }, DIRECT);
+  }
+
+  /** Whether a header or a chunk up to {@code through}, or a legacy snapshot, can still be read. */
+  private CompletionStage<Boolean> anyLeft(String pid, long through, SnapshotSelectionCriteria all) {
+    return selectHeaders
+        .thenComposeAsync(ps -> session.selectOne(read(ps, pid, through, 0L)), DIRECT)
+        .thenComposeAsync(header -> header.isPresent() ? CompletableFuture.completedFuture(true)
+            : selectAnyChunk.thenComposeAsync(ps -> session.selectOne(read(ps, pid, through)), DIRECT)
+                .thenApplyAsync(java.util.Optional::isPresent, DIRECT), DIRECT)
+        .thenComposeAsync(found -> found ? CompletableFuture.completedFuture(true) : loadLegacy(pid, all).thenApplyAsync(Optional::isPresent, DIRECT),
+            DIRECT);
   }
 
   // ------------------------------------------------------------ delete

@@ -28,6 +28,8 @@ public final class SnapshotCodec {
   static final int FORMAT_V1 = 1;
   /** v2: a group ends with its smart rule (a presence flag, then the rule's fields), v1.1's smart folders. */
   static final int FORMAT_V2 = 2;
+  /** v3: the account's incarnation (API v1.2 erasure) after the devices. */
+  static final int FORMAT_V3 = 3;
 
   private SnapshotCodec() {}
 
@@ -55,13 +57,14 @@ public final class SnapshotCodec {
       w.writeSigned(d.lastSeenAt());
       w.writeSigned(d.ackedVersion());
     }
+    w.writeSigned(snap.incarnation());
     return deflate(w);
   }
 
   public static AccountSnapshot decode(byte[] bytes) {
     if (bytes.length < 2) throw new IllegalArgumentException("snapshot too short");
     int format = bytes[0] & 0xFF;
-    if (format != FORMAT_V1 && format != FORMAT_V2) throw new IllegalArgumentException("unknown snapshot format " + format);
+    if (format != FORMAT_V1 && format != FORMAT_V2 && format != FORMAT_V3) throw new IllegalArgumentException("unknown snapshot format " + format);
     BinaryReader header = new BinaryReader(bytes, 1, bytes.length - 1);
     long rawLength = header.readUnsigned();
     int headerLength = 1 + varintLength(rawLength);
@@ -85,8 +88,9 @@ public final class SnapshotCodec {
     int deviceCount = r.readCount();
     List<Device> devices = new ArrayList<>(deviceCount);
     for (int i = 0; i < deviceCount; i++) devices.add(new Device(r.readString(), r.readSigned(), r.readSigned(), r.readSigned()));
+    long incarnation = format >= FORMAT_V3 ? r.readSigned() : 0;
     if (!r.atEnd()) throw new IllegalArgumentException("trailing bytes in snapshot");
-    return new AccountSnapshot(version, prunedThrough, sessions, groups, tombstones, removed, devices);
+    return new AccountSnapshot(version, prunedThrough, sessions, groups, tombstones, removed, devices, incarnation);
   }
 
   // ------------------------------------------------------------ records
@@ -265,7 +269,7 @@ public final class SnapshotCodec {
       deflater.setInput(w.array(), 0, w.size());
       deflater.finish();
       BinaryWriter out = new BinaryWriter(16 + w.size() / 3);
-      out.writeByte(FORMAT_V2);
+      out.writeByte(FORMAT_V3);
       out.writeUnsigned(w.size());
       byte[] chunk = new byte[64 * 1024];
       while (!deflater.finished()) {
