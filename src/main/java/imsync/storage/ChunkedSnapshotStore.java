@@ -63,6 +63,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   private final CompletionStage<Done> schemaReady;
   /** Whether the legacy plugin's table exists at all: a fresh install never had snapshots there. */
   private final CompletionStage<Boolean> legacyTableExists;
+  private final String legacyTable;
 
   private CompletionStage<PreparedStatement> insertChunk;
   private CompletionStage<PreparedStatement> insertHeader;
@@ -100,10 +101,15 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
       for (String ddl : createTables(keyspace)) ready = ready.thenComposeAsync(d -> session.executeDDL(ddl), DIRECT);
     }
     this.schemaReady = ready;
-    String legacyTable = config.getString("legacy-table");
-    this.legacyTableExists = legacyPlugin.isEmpty()
-        ? CompletableFuture.completedFuture(false)
-        : session.underlying().thenApplyAsync(cs -> cs.getMetadata().getKeyspace(keyspace).flatMap(k -> k.getTable(legacyTable)).isPresent(), DIRECT);
+    this.legacyTable = config.getString("legacy-table");
+    this.legacyTableExists = legacyTableNow();
+  }
+
+  /** Whether the legacy table exists, from the driver's schema metadata (kept current by schema events). */
+  private CompletionStage<Boolean> legacyTableNow() {
+    if (legacyPlugin.isEmpty()) return CompletableFuture.completedFuture(false);
+    return session.underlying().thenApplyAsync(cs -> cs.getMetadata().getKeyspace(keyspace).flatMap(k -> k.getTable(legacyTable)).isPresent(),
+        DIRECT);
   }
 
   /** The tables, as in cassandra/schema/snapshot-chunks.cql (that file is what production applies). */
@@ -283,9 +289,11 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
     SnapshotSelectionCriteria all = SnapshotSelectionCriteria.create(through, Long.MAX_VALUE);
     // a snapshot save started before the erasure may land after a delete: read back, delete again
     return FutureConverters.asJava(doDeleteAsync(pid, new SnapshotSelectionCriteria(through, Long.MAX_VALUE, 0, 0)))
-        .thenComposeAsync(v -> legacyTableExists, DIRECT)
-        .thenComposeAsync(legacyExists -> legacyExists ? legacyDelete(pid, all) : CompletableFuture.completedFuture(Done.getInstance()), DIRECT)
-        .thenComposeAsync(d -> anyLeft(pid, through, all), DIRECT)
+        // asked anew: a table the plugin created after this store started (dev and tests) is erased too
+        .thenComposeAsync(v -> legacyTableNow(), DIRECT)
+        .thenComposeAsync(legacy -> (legacy ? legacyDelete(pid, all) : CompletableFuture.completedFuture(Done.getInstance()))
+            .thenComposeAsync(d -> anyLeft(pid, through, legacy ? askLegacy(pid, all) : CompletableFuture.completedFuture(Optional.empty())),
+                DIRECT), DIRECT)
         .thenComposeAsync(left -> {
           if (!left) return CompletableFuture.completedFuture(Done.getInstance());
           if (attempt >= ERASE_ATTEMPTS) {
@@ -305,13 +313,13 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   }
 
   /** Whether a header or a chunk up to {@code through}, or a legacy snapshot, can still be read. */
-  private CompletionStage<Boolean> anyLeft(String pid, long through, SnapshotSelectionCriteria all) {
+  private CompletionStage<Boolean> anyLeft(String pid, long through, CompletionStage<Optional<SelectedSnapshot>> legacyLeft) {
     return selectHeaders
         .thenComposeAsync(ps -> session.selectOne(read(ps, pid, through, 0L)), DIRECT)
         .thenComposeAsync(header -> header.isPresent() ? CompletableFuture.completedFuture(true)
             : selectAnyChunk.thenComposeAsync(ps -> session.selectOne(read(ps, pid, through)), DIRECT)
                 .thenApplyAsync(java.util.Optional::isPresent, DIRECT), DIRECT)
-        .thenComposeAsync(found -> found ? CompletableFuture.completedFuture(true) : loadLegacy(pid, all).thenApplyAsync(Optional::isPresent, DIRECT),
+        .thenComposeAsync(found -> found ? CompletableFuture.completedFuture(true) : legacyLeft.thenApplyAsync(Optional::isPresent, DIRECT),
             DIRECT);
   }
 
