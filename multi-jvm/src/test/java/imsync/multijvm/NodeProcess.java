@@ -25,13 +25,34 @@ final class NodeProcess {
   final int httpPort;
   final int remotePort;
   final int managementPort;
+  private final String seedNodes;
   private Process process;
 
   NodeProcess(int index) {
+    this(index, HTTP_BASE + index, REMOTE_BASE + index, MANAGEMENT_BASE + index, seeds());
+  }
+
+  /** A node on the given ports, joining the cluster through {@code seedNodes} (comma-separated addresses). */
+  NodeProcess(int index, int httpPort, int remotePort, int managementPort, String seedNodes) {
     this.index = index;
-    this.httpPort = HTTP_BASE + index;
-    this.remotePort = REMOTE_BASE + index;
-    this.managementPort = MANAGEMENT_BASE + index;
+    this.httpPort = httpPort;
+    this.remotePort = remotePort;
+    this.managementPort = managementPort;
+    this.seedNodes = seedNodes;
+  }
+
+  /** The same node (ports, seeds) as a new process: a restart. */
+  NodeProcess again() {
+    return new NodeProcess(index, httpPort, remotePort, managementPort, seedNodes);
+  }
+
+  /** A port no one listens on now (the OS's choice), for a test cluster beside the fixed-port ones. */
+  static int freePort() {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   static String seeds() {
@@ -48,7 +69,7 @@ final class NodeProcess {
 
   NodeProcess start() {
     Path dir = LocalCassandra.projectDir();
-    File log = dir.resolve("target/multi-jvm/node-" + index + ".log").toFile();
+    File log = dir.resolve("target/multi-jvm/node-" + index + (httpPort == HTTP_BASE + index ? "" : "-" + httpPort) + ".log").toFile();
     log.getParentFile().mkdirs();
     ProcessBuilder pb = new ProcessBuilder(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -63,7 +84,7 @@ final class NodeProcess {
     env.put("IMSYNC_HTTP_PORT", Integer.toString(httpPort));
     env.put("IMSYNC_REMOTE_PORT", Integer.toString(remotePort));
     env.put("IMSYNC_MANAGEMENT_PORT", Integer.toString(managementPort));
-    env.put("IMSYNC_SEED_NODES", seeds());
+    env.put("IMSYNC_SEED_NODES", seedNodes);
     env.put("IMSYNC_CASSANDRA", LocalCassandra.contactPoint());
     env.put("IMSYNC_AUTH_SECRET", TestSettings.SECRET);
     try {
