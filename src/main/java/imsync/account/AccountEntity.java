@@ -134,8 +134,14 @@ public final class AccountEntity
 
   public record SetPinned(String groupId, List<String> sessionIds, ActorRef<Reply> replyTo) implements Command {}
 
-  /** Everything the account holds, for its owner (API v1.2 export). */
-  public record Export(ActorRef<Reply> replyTo) implements Command {}
+  /**
+   * One page of everything the account holds (API v1.2 export): the entries from {@code offset} of its
+   * sessions by id followed by its tombstones by session id, within {@link #EXPORT_PAGE_BYTES}; the first
+   * page (offset 0) also carries the groups and devices. Pages after the first are only valid while the
+   * account is at {@code incarnation}/{@code version} (the reply says where it is: the asker starts over
+   * on a change). Paged so that no message between nodes comes near the remoting frame size.
+   */
+  public record ExportPage(long incarnation, long version, int offset, ActorRef<Reply> replyTo) implements Command {}
 
   /**
    * Erases the account (API v1.2): answers {@link Erased} once nothing of it can be read back from the
@@ -194,9 +200,17 @@ public final class AccountEntity
 
   public record RemovedSession(String sessionId, long removedAt) {}
 
-  /** The whole account: sessions whole, by id; groups in order; tombstones by session id; devices by id. */
-  public record ExportReply(long version, List<Group> groups, List<Session> sessions, List<RemovedSession> removedSessions,
-                            List<Device> devices) implements Reply {}
+  /**
+   * A page of the account's export at {@code incarnation}/{@code version}: sessions whole, by id, then
+   * tombstones by session id; groups (in order) and devices (by id) on the first page only. {@code next}:
+   * the offset of the next page, -1 after the last.
+   */
+  public record ExportPageReply(long incarnation, long version, List<Group> groups, List<Device> devices, List<Session> sessions,
+                                List<RemovedSession> removedSessions, int next) implements Reply {}
+
+  /** An export page's JSON size budget: far below the 256 KiB remoting frame (one session larger goes alone). */
+  static final int EXPORT_PAGE_BYTES = 128 * 1024;
+  static final int EXPORT_PAGE_ENTRIES = 1000;
 
   /** {@code events}: journal events removed (0: nothing was stored since the last erasure, or ever). */
   public record Erased(long events) implements Reply {}
@@ -244,6 +258,11 @@ public final class AccountEntity
   private long replayedEvents;
   /** Sequence number of the latest snapshot (loaded or taken since). */
   private long snapshotSequenceNr;
+  /** Sessions and tombstones in export order, for the incarnation and version they were sorted at (null: none yet). */
+  private ExportOrder exportOrder;
+
+  private record ExportOrder(long incarnation, long version, List<Session> sessions, List<RemovedSession> removed) {}
+
   /** An erasure whose row removal is in flight: every other command waits (stashed) until it is done. */
   private PendingErasure erasing;
 
@@ -309,6 +328,7 @@ public final class AccountEntity
   public EventHandler<AccountState, AccountEvent> eventHandler() {
     return (state, event) -> {
       if (recovering) replayedEvents++;
+      exportOrder = null;
       // the marker of an erasure: what came before is void (even if a crash left some of it in the store)
       if (event instanceof AccountEvent.Erased e) return AccountState.erased(settings.limits(), e);
       AccountState s = state.isTemplate() ? new AccountState(settings.limits()) : state;
@@ -384,7 +404,7 @@ public final class AccountEntity
         })
         .onCommand(RemoveMember.class, (st, c) -> memberAction(st.decideRemoveMember(c.groupId(), c.sessionId(), now()), c.groupId(), c.sessionId(), c.replyTo()))
         .onCommand(SetPinned.class, (st, c) -> groupAction(st.decideSetPinned(c.groupId(), c.sessionIds(), now()), c.groupId(), c.replyTo()))
-        .onCommand(Export.class, this::onExport)
+        .onCommand(ExportPage.class, this::onExportPage)
         .onCommand(Erase.class, this::onErase)
         .onCommand(ErasureStored.class, this::onErasureStored)
         .build();
@@ -619,13 +639,48 @@ public final class AccountEntity
 
   // ------------------------------------------------------------------ data lifecycle (API v1.2)
 
-  private ReplyEffect<AccountEvent, AccountState> onExport(AccountState st, Export c) {
+  private ReplyEffect<AccountEvent, AccountState> onExportPage(AccountState st, ExportPage c) {
+    boolean first = c.offset() == 0;
+    if (!first && (c.incarnation() != st.incarnation() || c.version() != st.version())) {
+      // the account changed since the first page: say where it is now, the asker starts over
+      return Effect().reply(c.replyTo(), new ExportPageReply(st.incarnation(), st.version(), List.of(), List.of(), List.of(), List.of(), -1));
+    }
+    ExportOrder order = exportOrder(st);
+    List<Session> sessions = new ArrayList<>();
+    List<RemovedSession> removed = new ArrayList<>();
+    int total = order.sessions().size() + order.removed().size();
+    int at = Math.max(0, c.offset());
+    long bytes = 0;
+    while (at < total && sessions.size() + removed.size() < EXPORT_PAGE_ENTRIES) {
+      long size;
+      if (at < order.sessions().size()) {
+        Session s = order.sessions().get(at);
+        size = SyncJson.SIZES.sessionBytes(s);
+        if (bytes > 0 && bytes + size > EXPORT_PAGE_BYTES) break;
+        sessions.add(s);
+      } else {
+        RemovedSession r = order.removed().get(at - order.sessions().size());
+        size = SyncJson.SIZES.idBytes(r.sessionId()) + 32;
+        if (bytes > 0 && bytes + size > EXPORT_PAGE_BYTES) break;
+        removed.add(r);
+      }
+      bytes += size;
+      at++;
+    }
+    return Effect().reply(c.replyTo(), new ExportPageReply(st.incarnation(), st.version(),
+        first ? st.groupsInOrder() : List.of(), first ? currentDevices(st) : List.of(), sessions, removed, at < total ? at : -1));
+  }
+
+  /** Sorted once per version (an export of a large account takes many pages of the same order). */
+  private ExportOrder exportOrder(AccountState st) {
+    if (exportOrder != null && exportOrder.incarnation() == st.incarnation() && exportOrder.version() == st.version()) return exportOrder;
     List<Session> sessions = new ArrayList<>(st.sessions());
     sessions.sort(java.util.Comparator.comparing(Session::sessionId));
     List<RemovedSession> removed = new ArrayList<>(st.tombstoneCount());
     for (imsync.core.Tombstone t : st.tombstones()) removed.add(new RemovedSession(t.sessionId(), t.removedAt()));
     removed.sort(java.util.Comparator.comparing(RemovedSession::sessionId));
-    return Effect().reply(c.replyTo(), new ExportReply(st.version(), st.groupsInOrder(), sessions, removed, currentDevices(st)));
+    exportOrder = new ExportOrder(st.incarnation(), st.version(), List.copyOf(sessions), List.copyOf(removed));
+    return exportOrder;
   }
 
   /**
@@ -638,6 +693,7 @@ public final class AccountEntity
   private ReplyEffect<AccountEvent, AccountState> onErase(AccountState st, Erase c) {
     answerAllWaiters(st);
     pendingDevices.clear();
+    exportOrder = null;
     long last = lastSequenceNumber(ctx);
     // this incarnation's events: those after its marker (whose sequence number is the incarnation)
     long events = last - st.incarnation();
@@ -654,8 +710,13 @@ public final class AccountEntity
 
   private void removeRowsBefore(long marker, ActorRef<Reply> replyTo, long events) {
     erasing = new PendingErasure(replyTo, events);
-    ctx.pipeToSelf(imsync.storage.AccountErasure.get(ctx.getSystem()).removeBefore(persistenceId().id(), marker),
-        (done, failure) -> new ErasureStored(failure));
+    java.util.concurrent.CompletionStage<akka.Done> removed;
+    try {
+      removed = imsync.storage.AccountErasure.get(ctx.getSystem()).removeBefore(persistenceId().id(), marker);
+    } catch (RuntimeException e) { // the stores could not be reached at all: answered like a failed removal
+      removed = java.util.concurrent.CompletableFuture.failedFuture(e);
+    }
+    ctx.pipeToSelf(removed, (done, failure) -> new ErasureStored(failure));
   }
 
   private ReplyEffect<AccountEvent, AccountState> onErasureStored(AccountState st, ErasureStored c) {

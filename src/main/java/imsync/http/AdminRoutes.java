@@ -93,13 +93,14 @@ public final class AdminRoutes extends HttpSupport {
         })))),
         path(PathMatchers.segment("accounts").slash(PathMatchers.segment()).slash("export"), raw -> get(() -> {
           String id = Json.id(raw, Json.ACCOUNT_ID, "account_id");
-          return completeWithFuture(accounts.ask(id, AccountEntity.Export::new).thenComposeAsync(reply -> {
-            if (!(reply instanceof AccountEntity.ExportReply export)) return java.util.concurrent.CompletableFuture.completedFuture(reply);
+          return completeWithFuture(exportAccount(id, 1).thenComposeAsync(result -> {
+            if (!(result instanceof ExportDocument doc)) return java.util.concurrent.CompletableFuture.completedFuture(result);
             // no export leaves without its audit record
-            return audit.record(p.subject(), "account.export", id, null).thenApplyAsync(d -> (AccountEntity.Reply) export, IN_PLACE);
-          }, IN_PLACE).handleAsync((reply, failure) -> failure != null
+            return audit.record(p.subject(), "account.export", id, null).thenApplyAsync(d -> (Object) doc, IN_PLACE);
+          }, IN_PLACE).handleAsync((result, failure) -> failure != null
               ? storageUnavailable("export of " + id, failure)
-              : reply instanceof AccountEntity.ExportReply e ? ok(JsonOut.write(o -> export(id, e, o))) : mapReply(reply), IN_PLACE));
+              : result instanceof ExportDocument doc ? ok(JsonOut.write(o -> export(id, doc, o))) : mapReply((AccountEntity.Reply) result),
+              IN_PLACE));
         })),
         path(PathMatchers.segment("accounts").slash(PathMatchers.segment()), raw -> delete(() -> {
           String id = Json.id(raw, Json.ACCOUNT_ID, "account_id");
@@ -265,15 +266,54 @@ public final class AdminRoutes extends HttpSupport {
     o.endArray().field("next", page.next()).field("has_more", page.hasMore()).endObject();
   }
 
+  /** The whole account, assembled from its export pages, all at one incarnation and version. */
+  private record ExportDocument(AccountEntity.ExportPageReply head, List<imsync.core.Session> sessions,
+                                List<AccountEntity.RemovedSession> removed) {}
+
+  /** Tries of a consistent export: an account that changes during each of them answers 503 (retry). */
+  private static final int EXPORT_ATTEMPTS = 3;
+
+  /** An {@link ExportDocument}, or the account's reply that is not a page (a rejection, storage trouble). */
+  private CompletionStage<Object> exportAccount(String id, int attempt) {
+    return accounts.ask(id, r -> new AccountEntity.ExportPage(0, 0, 0, r)).thenComposeAsync(reply -> {
+      if (!(reply instanceof AccountEntity.ExportPageReply head)) return java.util.concurrent.CompletableFuture.completedFuture((Object) reply);
+      List<imsync.core.Session> sessions = new java.util.ArrayList<>(head.sessions());
+      List<AccountEntity.RemovedSession> removed = new java.util.ArrayList<>(head.removedSessions());
+      return restOfExport(id, head, head.next(), sessions, removed).thenComposeAsync(whole -> {
+        if (whole) return java.util.concurrent.CompletableFuture.completedFuture((Object) new ExportDocument(head, sessions, removed));
+        if (attempt >= EXPORT_ATTEMPTS) {
+          return java.util.concurrent.CompletableFuture.<Object>failedFuture(new IllegalStateException("the account kept changing"));
+        }
+        return exportAccount(id, attempt + 1);
+      }, IN_PLACE);
+    }, IN_PLACE);
+  }
+
+  /** Reads the pages from {@code offset}; false when the account changed meanwhile. */
+  private CompletionStage<Boolean> restOfExport(String id, AccountEntity.ExportPageReply head, int offset,
+                                                List<imsync.core.Session> sessions, List<AccountEntity.RemovedSession> removed) {
+    if (offset < 0) return java.util.concurrent.CompletableFuture.completedFuture(true);
+    return accounts.ask(id, r -> new AccountEntity.ExportPage(head.incarnation(), head.version(), offset, r)).thenComposeAsync(reply -> {
+      if (!(reply instanceof AccountEntity.ExportPageReply page)) throw new IllegalStateException("export page: " + reply);
+      if (page.incarnation() != head.incarnation() || page.version() != head.version()) {
+        return java.util.concurrent.CompletableFuture.completedFuture(false);
+      }
+      sessions.addAll(page.sessions());
+      removed.addAll(page.removedSessions());
+      return restOfExport(id, head, page.next(), sessions, removed);
+    }, IN_PLACE);
+  }
+
   /** The export document: v1 object shapes, sessions whole (drafts included). */
-  private static void export(String id, AccountEntity.ExportReply e, JsonOut o) {
+  private static void export(String id, ExportDocument doc, JsonOut o) {
+    AccountEntity.ExportPageReply e = doc.head();
     o.startObject().field("account_id", id).field("version", e.version());
     o.startArray("groups");
     for (imsync.core.Group g : e.groups()) o.group(g);
     o.endArray().startArray("sessions");
-    for (imsync.core.Session s : e.sessions()) o.session(s);
+    for (imsync.core.Session s : doc.sessions()) o.session(s);
     o.endArray().startArray("removed_sessions");
-    for (AccountEntity.RemovedSession r : e.removedSessions()) {
+    for (AccountEntity.RemovedSession r : doc.removed()) {
       o.startObject().field("session_id", r.sessionId()).field("removed_at", r.removedAt()).endObject();
     }
     o.endArray().startArray("devices");

@@ -34,6 +34,8 @@ import java.util.concurrent.Executor;
 public final class AccountErasure implements Extension {
   private static final Executor DIRECT = Runnable::run;
   private static final int ATTEMPTS = 3;
+  /** When imsync.erasure is not configured (an entity on a test kit's journal). */
+  private static final Duration DEFAULT_STEP_TIMEOUT = Duration.ofSeconds(10);
 
   private final ActorRef journal;
   private final ActorRef snapshots;
@@ -67,7 +69,7 @@ public final class AccountErasure implements Extension {
     this.snapshots = persistence.snapshotStoreFor(snapshotPlugin, ConfigFactory.empty());
     this.chunkedSnapshots = config.hasPath(snapshotPlugin + ".class")
         && config.getString(snapshotPlugin + ".class").equals(ChunkedSnapshotStore.class.getName());
-    this.timeout = config.getDuration("imsync.erasure.step-timeout");
+    this.timeout = config.hasPath("imsync.erasure.step-timeout") ? config.getDuration("imsync.erasure.step-timeout") : DEFAULT_STEP_TIMEOUT;
     if (journalPlugin.equals("akka.persistence.cassandra.journal")) {
       this.messagesTable = config.getString("akka.persistence.cassandra.journal.keyspace") + "."
           + config.getString("akka.persistence.cassandra.journal.table");

@@ -143,4 +143,25 @@ class LifecycleMultiJvmTest {
     }
     assertEquals(List.of("account.erase", "shard.move"), mine.subList(0, 2), "audit: " + mine);
   }
+
+  /** An export far larger than one remoting frame (256 KiB) answers whole through every node, whichever hosts the account. */
+  @Test
+  void aLargeAccountExportsWholeThroughEveryNode() {
+    String account = "lifecycle-big-" + System.currentTimeMillis() % 1_000_000;
+    String preview = "p".repeat(500);
+    StringBuilder events = new StringBuilder();
+    int sessions = 900;
+    for (int i = 0; i < sessions; i++) {
+      if (i > 0) events.append(',');
+      events.append("{\"type\":\"message\",\"account_ids\":[\"").append(account).append("\"],\"session_id\":\"s").append(i)
+          .append("\",\"session_kind\":\"group\",\"title\":\"T\",\"seq\":1,\"sender_id\":\"x\",\"preview\":\"").append(preview)
+          .append("\",\"ts\":").append(1000 + i).append('}');
+    }
+    await200("ingest", () -> nodes.get(0).api().post("/v1/ingest", Api.serviceToken(), "{\"events\":[" + events + "]}"));
+    for (NodeProcess n : nodes) {
+      JsonNode e = export(n, account);
+      assertEquals(sessions, e.get("sessions").size(), "through " + n.address());
+      assertEquals(sessions, e.get("version").asLong());
+    }
+  }
 }
