@@ -16,6 +16,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.openqa.selenium.By;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -58,11 +59,24 @@ class ConsoleLifecycleBrowserTest {
     return !found.isEmpty() && found.get(0).isDisplayed() ? found.get(0) : null;
   }
 
+  /** Whether the audit card lists the entry (rows are redrawn on every refresh: a row gone meanwhile is looked up again). */
   private static boolean auditShows(WebDriver d, String action, String target, String operator) {
-    for (WebElement row : d.findElements(By.cssSelector("#audit tbody tr[data-action='" + action + "']"))) {
-      if (target.equals(row.getAttribute("data-target")) && row.getText().contains(operator)) return true;
+    try {
+      for (WebElement row : d.findElements(By.cssSelector("#audit tbody tr[data-action='" + action + "']"))) {
+        if (target.equals(row.getAttribute("data-target")) && row.getText().contains(operator)) return true;
+      }
+      return false;
+    } catch (StaleElementReferenceException redrawn) {
+      return false;
     }
-    return false;
+  }
+
+  private static String newestAuditTarget(WebDriver d) {
+    try {
+      return d.findElements(By.cssSelector("#audit tbody tr")).get(0).getAttribute("data-target");
+    } catch (StaleElementReferenceException redrawn) {
+      return null;
+    }
   }
 
   @Test
@@ -107,7 +121,6 @@ class ConsoleLifecycleBrowserTest {
         Api.AUTH.issue("operator", other, null, System.currentTimeMillis() / 1000 + 3600)).status());
     wait.until(d -> auditShows(d, "account.erase", otherAccount, other));
     // newest first
-    List<WebElement> rows = browser.findElements(By.cssSelector("#audit tbody tr"));
-    assertEquals(otherAccount, rows.get(0).getAttribute("data-target"));
+    wait.until(d -> otherAccount.equals(newestAuditTarget(d)));
   }
 }
