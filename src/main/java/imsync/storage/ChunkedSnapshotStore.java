@@ -42,6 +42,9 @@ import scala.jdk.javaapi.OptionConverters;
  *
  * <p>An account without a snapshot here is looked up in {@code legacy-plugin} (the plugin's own snapshot
  * table, which held every snapshot before this store), so accounts snapshotted earlier keep their state.
+ *
+ * <p>{@link EraseSnapshots} (an account's erasure, API v1.2) removes every snapshot row of an account up to a
+ * sequence number, here and in the legacy table, and answers once a read finds none.
  */
 public final class ChunkedSnapshotStore extends SnapshotStore {
   private final CassandraSession session;
