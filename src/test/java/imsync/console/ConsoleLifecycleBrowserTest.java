@@ -122,5 +122,16 @@ class ConsoleLifecycleBrowserTest {
     wait.until(d -> auditShows(d, "account.erase", otherAccount, other));
     // newest first
     wait.until(d -> otherAccount.equals(newestAuditTarget(d)));
+    // the lookup and audit cards as the operator saw them (target/console-lifecycle-*.png)
+    for (String card : List.of("lookup", "audit")) {
+      java.nio.file.Path file = LocalCassandra.projectDir().resolve("target/console-lifecycle-" + card + ".png");
+      byte[] png = browser.findElement(By.cssSelector("." + card + "-card")).getScreenshotAs(org.openqa.selenium.OutputType.BYTES);
+      try {
+        Files.write(file, png);
+      } catch (java.io.IOException e) {
+        throw new AssertionError(e);
+      }
+      assertTrue(png.length > 2_000, card + " card screenshot: " + png.length + " bytes");
+    }
   }
 }
