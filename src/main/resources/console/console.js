@@ -24,6 +24,7 @@
     landed: new Set(),           // shards that just arrived (highlighted once)
     audit: [],                   // audit entries shown, newest first
     auditAfter: null,            // the next page's `after` (null: not read yet)
+    auditLoading: null,          // the audit read in flight, if any
   };
   const AUDIT_DAYS = 30;
   const AUDIT_KEEP = 200;
@@ -201,7 +202,7 @@
   async function refresh() {
     clearTimeout(state.timer);
     const [cluster, shards, metrics] = await Promise.allSettled([
-      api('GET', '/admin/cluster'), api('GET', '/admin/shards'), api('GET', '/admin/metrics')]);
+      api('GET', '/admin/cluster'), api('GET', '/admin/shards'), api('GET', '/admin/metrics'), refreshAudit()]);
     if (!state.running) return;
     const failures = [cluster, shards, metrics].filter((r) => r.status === 'rejected').map((r) => r.reason);
     const auth = failures.find(isAuthFailure);
@@ -209,8 +210,6 @@
     const network = failures.find((e) => e instanceof ApiError && e.status === 0);
     banner(network ? describe(network, 'The console') + ' Retrying every few seconds.' : '');
 
-    await refreshAudit();
-    if (!state.running) return;
     renderSummary(cluster);
     renderMembers(cluster, shards);
     renderShards(shards);
@@ -566,8 +565,14 @@
 
   // ---------- audit log ----------
 
+  /** One read of the audit log at a time (the poll and an export or erasure may ask together): never an entry twice. */
+  function refreshAudit() {
+    if (!state.auditLoading) state.auditLoading = loadAudit().finally(() => { state.auditLoading = null; });
+    return state.auditLoading;
+  }
+
   /** Reads the entries written since the last read (pages forward by time) and shows the newest first. */
-  async function refreshAudit() {
+  async function loadAudit() {
     if (state.auditAfter === null) state.auditAfter = Date.now() - AUDIT_DAYS * 86400000;
     try {
       for (let page = 0; page < 20; page++) {
