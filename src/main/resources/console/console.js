@@ -22,7 +22,12 @@
     numberOfShards: 0,
     idleOpen: false,             // the operator opened the list of shards not started
     landed: new Set(),           // shards that just arrived (highlighted once)
+    audit: [],                   // audit entries shown, newest first
+    auditAfter: null,            // the next page's `after` (null: not read yet)
+    auditLoading: null,          // the audit read in flight, if any
   };
+  const AUDIT_DAYS = 30;
+  const AUDIT_KEEP = 200;
 
   // ---------- HTTP ----------
 
@@ -169,6 +174,8 @@
 
   function signOut(reason) {
     sessionStorage.removeItem(TOKEN_KEY);
+    state.audit = [];
+    state.auditAfter = null;
     showLogin(reason);
   }
 
@@ -195,7 +202,7 @@
   async function refresh() {
     clearTimeout(state.timer);
     const [cluster, shards, metrics] = await Promise.allSettled([
-      api('GET', '/admin/cluster'), api('GET', '/admin/shards'), api('GET', '/admin/metrics')]);
+      api('GET', '/admin/cluster'), api('GET', '/admin/shards'), api('GET', '/admin/metrics'), refreshAudit()]);
     if (!state.running) return;
     const failures = [cluster, shards, metrics].filter((r) => r.status === 'rejected').map((r) => r.reason);
     const auth = failures.find(isAuthFailure);
@@ -556,14 +563,94 @@
     }
   }
 
+  // ---------- audit log ----------
+
+  /** One read of the audit log at a time (the poll and an export or erasure may ask together): never an entry twice. */
+  function refreshAudit() {
+    if (!state.auditLoading) state.auditLoading = loadAudit().finally(() => { state.auditLoading = null; });
+    return state.auditLoading;
+  }
+
+  /** Reads the entries written since the last read (pages forward by time) and shows the newest first. */
+  async function loadAudit() {
+    if (state.auditAfter === null) state.auditAfter = Date.now() - AUDIT_DAYS * 86400000;
+    try {
+      for (let page = 0; page < 20; page++) {
+        const r = await api('GET', '/admin/audit?limit=500&after=' + state.auditAfter);
+        const entries = (r && r.entries) || [];
+        state.audit = entries.slice().reverse().concat(state.audit).slice(0, AUDIT_KEEP);
+        state.auditAfter = r.next;
+        if (!r.has_more || !entries.length) break;
+      }
+      message('audit-msg', state.audit.length ? '' : 'No operator action recorded in the last ' + AUDIT_DAYS + ' days.', 'info');
+    } catch (e) {
+      if (isAuthFailure(e)) return;
+      message('audit-msg', describe(e, 'The audit log'));
+    }
+    renderAudit();
+  }
+
+  function renderAudit() {
+    $('audit').tBodies[0].replaceChildren(...state.audit.map((e) => el('tr', { dataset: { action: e.action, target: e.target } },
+      el('td', { class: 'nowrap' }, formatTime(e.ts)),
+      el('td', {}, e.operator === null || e.operator === undefined ? '–' : e.operator),
+      el('td', {}, el('span', { class: 'pill' }, e.action)),
+      el('td', { class: 'mono' }, e.target),
+      el('td', { class: 'mono' }, e.detail || ''))));
+  }
+
+  // ---------- account export and erasure ----------
+
+  async function exportAccount() {
+    const id = $('account-result').dataset.account;
+    message('lifecycle-msg', '');
+    try {
+      const doc = await api('GET', '/admin/accounts/' + encodeURIComponent(id) + '/export');
+      const link = $('export-link');
+      if (link.href) URL.revokeObjectURL(link.href);
+      link.href = URL.createObjectURL(new Blob([JSON.stringify(doc, null, 2)], { type: 'application/json' }));
+      link.download = id + '-export.json';
+      link.textContent = 'Download ' + link.download;
+      link.hidden = false;
+      message('lifecycle-msg', 'Exported ' + id + ': version ' + doc.version + ', ' + doc.sessions.length + ' sessions, '
+        + doc.groups.length + ' groups, ' + doc.devices.length + ' devices.', 'info');
+      refreshAudit();
+    } catch (e) {
+      if (isAuthFailure(e)) { signOut(describe(e, 'Export')); return; }
+      message('lifecycle-msg', describe(e, 'The export of ' + id));
+    }
+  }
+
+  async function eraseAccount() {
+    const id = $('account-result').dataset.account;
+    message('lifecycle-msg', '');
+    const ok = await confirmDialog('Erase account ' + id + '?',
+      el('p', {}, 'Its sessions, groups, devices and history are removed from storage for good, and its devices start '
+        + 'over empty. This cannot be undone.'), 'Erase');
+    if (!ok) return;
+    try {
+      const r = await api('DELETE', '/admin/accounts/' + encodeURIComponent(id));
+      $('export-link').hidden = true;
+      await lookupAccount(id);
+      message('lifecycle-msg', 'Account ' + r.erased + ' erased: ' + r.events + ' stored events removed.', 'info');
+      refreshAudit();
+    } catch (e) {
+      if (isAuthFailure(e)) { signOut(describe(e, 'Erasure')); return; }
+      message('lifecycle-msg', describe(e, 'The erasure of ' + id));
+    }
+  }
+
   // ---------- account lookup ----------
 
   async function lookupAccount(id) {
     message('account-msg', '');
+    message('lifecycle-msg', '');
+    $('export-link').hidden = true;
     message('devices-msg', '');
     message('history-msg', '');
     $('session-history').hidden = true;
     $('account-result').hidden = true;
+    $('account-actions').hidden = true;
     $('history-form').hidden = true;
     if (!id) { message('account-msg', 'Enter an account id.', 'info'); return; }
     const path = '/admin/accounts/' + encodeURIComponent(id);
@@ -575,6 +662,7 @@
       return;
     }
     $('account-result').hidden = false;
+    $('account-actions').hidden = false;
     $('history-form').hidden = false;
     $('account-result').dataset.account = id;
     const s = stats.value || {};
@@ -654,6 +742,8 @@
     $('rebalance-load').addEventListener('click', () => rebalance('load'));
     $('account-form').addEventListener('submit', (ev) => { ev.preventDefault(); lookupAccount($('account-id').value.trim()); });
     $('history-form').addEventListener('submit', (ev) => { ev.preventDefault(); lookupHistory($('session-id').value.trim()); });
+    $('account-export').addEventListener('click', exportAccount);
+    $('account-erase').addEventListener('click', eraseAccount);
     window.addEventListener('resize', drawCharts);
     window.addEventListener('error', (ev) => banner('The console hit a bug: ' + ev.message + ' (reload the page).'));
     window.addEventListener('unhandledrejection', (ev) => banner('The console hit a bug: ' + (ev.reason && ev.reason.message || ev.reason) + ' (reload the page).'));

@@ -135,6 +135,25 @@ public final class AccountEntity
 
   public record SetPinned(String groupId, List<String> sessionIds, ActorRef<Reply> replyTo) implements Command {}
 
+  /**
+   * One page of everything the account holds (API v1.2 export): the entries from {@code offset} of its
+   * sessions by id followed by its tombstones by session id, within {@link #EXPORT_PAGE_BYTES}; the first
+   * page (offset 0) also carries the groups and devices. Pages after the first are only valid while the
+   * account is at {@code incarnation}/{@code version} (the reply says where it is: the asker starts over
+   * on a change). Paged so that no message between nodes comes near the remoting frame size.
+   */
+  public record ExportPage(long incarnation, long version, int offset, ActorRef<Reply> replyTo) implements Command {}
+
+  /**
+   * Erases the account (API v1.2): answers {@link Erased} once nothing of it can be read back from the
+   * store, {@link StorageUnavailable} when the store failed (the erasure is then complete for readers,
+   * and the next Erase finishes removing the rows).
+   */
+  public record Erase(ActorRef<Reply> replyTo) implements Command {}
+
+  /** The store's answer to the row removal an erasure started; failure null: done. */
+  record ErasureStored(Throwable failure) implements Command {}
+
   public sealed interface Reply extends CborSerializable {}
 
   public record IngestReply(int accepted, int ignored) implements Reply {}
@@ -176,6 +195,26 @@ public final class AccountEntity
   public record DeviceRemovedReply(String deviceId, long version) implements Reply {}
 
   public record Rejected(ErrorCode code, String message) implements Reply {}
+
+  /** The store failed or timed out: the caller may retry (HTTP 503). */
+  public record StorageUnavailable(String message) implements Reply {}
+
+  public record RemovedSession(String sessionId, long removedAt) {}
+
+  /**
+   * A page of the account's export at {@code incarnation}/{@code version}: sessions whole, by id, then
+   * tombstones by session id; groups (in order) and devices (by id) on the first page only. {@code next}:
+   * the offset of the next page, -1 after the last.
+   */
+  public record ExportPageReply(long incarnation, long version, List<Group> groups, List<Device> devices, List<Session> sessions,
+                                List<RemovedSession> removedSessions, int next) implements Reply {}
+
+  /** An export page's JSON size budget: far below the 256 KiB remoting frame (one session larger goes alone). */
+  static final int EXPORT_PAGE_BYTES = 128 * 1024;
+  static final int EXPORT_PAGE_ENTRIES = 1000;
+
+  /** {@code events}: journal events removed (0: nothing was stored since the last erasure, or ever). */
+  public record Erased(long events) implements Reply {}
 
   // ------------------------------------------------------------------ wiring
 
@@ -231,6 +270,15 @@ public final class AccountEntity
   private long replayedEvents;
   /** Sequence number of the latest snapshot (loaded or taken since). */
   private long snapshotSequenceNr;
+  /** Sessions and tombstones in export order, for the incarnation and version they were sorted at (null: none yet). */
+  private ExportOrder exportOrder;
+
+  private record ExportOrder(long incarnation, long version, List<Session> sessions, List<RemovedSession> removed) {}
+
+  /** An erasure whose row removal is in flight: every other command waits (stashed) until it is done. */
+  private PendingErasure erasing;
+
+  private record PendingErasure(ActorRef<Reply> replyTo, long events) {}
 
   private static final class Waiter {
     final View view;
@@ -362,6 +410,9 @@ public final class AccountEntity
   public EventHandler<AccountState, AccountEvent> eventHandler() {
     return (state, event) -> {
       if (recovering) replayedEvents++;
+      exportOrder = null;
+      // the marker of an erasure: what came before is void (even if a crash left some of it in the store)
+      if (event instanceof AccountEvent.Erased e) return AccountState.erased(settings.limits(), e);
       AccountState s = state.isTemplate() ? new AccountState(settings.limits()) : state;
       s.apply(event);
       return s;
@@ -378,6 +429,8 @@ public final class AccountEntity
   }
 
   private ReplyEffect<AccountEvent, AccountState> handle(AccountState st, Command command) {
+    // an erasure is serialized with everything else: what arrives meanwhile runs after it, on the new account
+    if (erasing != null && !(command instanceof ErasureStored)) return Effect().stash();
     countLoad(command);
     // the hot commands first
     if (command instanceof Ingest c) return onIngest(st, c);
@@ -429,13 +482,17 @@ public final class AccountEntity
       return memberAction(st.decideRemoveMember(c.groupId(), c.sessionId(), now()), c.groupId(), c.sessionId(), c.replyTo());
     }
     if (command instanceof SetPinned c) return groupAction(st.decideSetPinned(c.groupId(), c.sessionIds(), now()), c.groupId(), c.replyTo());
+    if (command instanceof ExportPage c) return onExportPage(st, c);
+    if (command instanceof Erase c) return onErase(st, c);
+    if (command instanceof ErasureStored c) return onErasureStored(st, c);
     throw new IllegalArgumentException("unknown command " + command.getClass().getName());
   }
 
   /** The shard's load on this node: ingest deliveries, and every other command from outside. */
   private void countLoad(Command command) {
     if (command instanceof Ingest i) load.ingest(i.items().size());
-    else if (!(command instanceof WaitExpired || command instanceof FlushDevices || command instanceof Stop)) load.request();
+    else if (!(command instanceof WaitExpired || command instanceof FlushDevices || command instanceof Stop
+        || command instanceof ErasureStored)) load.request();
   }
 
   /**
@@ -474,9 +531,12 @@ public final class AccountEntity
 
   private ReplyEffect<AccountEvent, AccountState> onSync(AccountState st, Sync c) {
     Cursor cursor = null;
+    long cursorIncarnation = st.incarnation();
     if (c.cursor() != null) {
       try {
-        cursor = codec.decode(accountId, c.cursor());
+        CursorCodec.Issued issued = codec.read(accountId, c.cursor());
+        cursor = issued.cursor();
+        cursorIncarnation = issued.incarnation();
       } catch (CursorCodec.InvalidCursorException e) {
         return Effect().reply(c.replyTo(), new Rejected(ErrorCode.INVALID_CURSOR, e.getMessage()));
       }
@@ -488,11 +548,12 @@ public final class AccountEntity
         }
       }
     }
-    if (c.deviceId() != null) noteDevice(st, c.deviceId(), cursor);
+    if (c.deviceId() != null) noteDevice(st, c.deviceId(), cursorIncarnation == st.incarnation() ? cursor : null);
     View view = new View(c.groups());
-    SyncResult r = plan(st, view, cursor, c.limit(), c.maxBytes());
+    SyncResult r = plan(st, view, cursor, cursorIncarnation, c.limit(), c.maxBytes());
     if (r.isEmpty() && c.waitMs() > 0) {
       // Long poll: kept until a change reaches this view (wakeWaiters) or the deadline (a timer per waiter).
+      // An empty answer means the cursor is of this incarnation (another one resets).
       long id = nextWaiterId++;
       if (waiters.isEmpty()) waiters = new HashMap<>(4);
       waiters.put(id, new Waiter(view, cursor, c.limit(), c.maxBytes(), c.replyTo()));
@@ -500,7 +561,7 @@ public final class AccountEntity
       waiters.get(id).expiry = ctx.scheduleOnce(Duration.ofMillis(c.waitMs()), ctx.getSelf(), new WaitExpired(id));
       return Effect().noReply();
     }
-    return Effect().reply(c.replyTo(), syncReply(r));
+    return Effect().reply(c.replyTo(), syncReply(st, r));
   }
 
   /** A batch within {@code limit} and, when {@code maxBytes > 0}, within that many bytes as the writer sends it. */
@@ -508,9 +569,14 @@ public final class AccountEntity
     return SyncPlanner.plan(st, view, cursor, limit, maxBytes, SyncJson.SIZES);
   }
 
-  private SyncReply syncReply(SyncResult r) {
+  /** As above for a cursor issued in {@code cursorIncarnation}: one from before an erasure resets. */
+  private static SyncResult plan(AccountState st, View view, Cursor cursor, long cursorIncarnation, int limit, int maxBytes) {
+    return SyncPlanner.plan(st, view, cursor, cursorIncarnation, limit, maxBytes, SyncJson.SIZES);
+  }
+
+  private SyncReply syncReply(AccountState st, SyncResult r) {
     metrics.syncAnswered(r.sessions().size());
-    return new SyncReply(codec.encode(accountId, r.cursor()), r.hasMore(), r.reset(), r.version(),
+    return new SyncReply(codec.encode(accountId, st.incarnation(), r.cursor()), r.hasMore(), r.reset(), r.version(),
         r.groups(), r.removedGroups(), r.sessions(), r.removedSessions());
   }
 
@@ -524,7 +590,7 @@ public final class AccountEntity
       SyncResult r = plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes());
       if (!r.isEmpty()) {
         if (w.expiry != null) w.expiry.cancel();
-        w.replyTo().tell(syncReply(r));
+        w.replyTo().tell(syncReply(st, r));
         it.remove();
         metrics.longPolls(-1);
       }
@@ -534,21 +600,22 @@ public final class AccountEntity
   private ReplyEffect<AccountEvent, AccountState> onWaitExpired(AccountState st, WaitExpired c) {
     Waiter w = waiters.isEmpty() ? null : waiters.remove(c.waiterId());
     if (w != null) metrics.longPolls(-1);
-    if (w != null) w.replyTo().tell(syncReply(plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes())));
+    if (w != null) w.replyTo().tell(syncReply(st, plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes())));
     return Effect().noReply();
   }
 
   /** Answers every waiter with what it would get now (an empty batch and a cursor as good as its own). */
   private void answerAllWaiters(AccountState st) {
     if (waiters.isEmpty()) return;
-    for (Waiter w : waiters.values()) w.replyTo().tell(syncReply(plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes())));
+    for (Waiter w : waiters.values()) w.replyTo().tell(syncReply(st, plan(st, w.view(), w.cursor(), w.limit(), w.maxBytes())));
     metrics.longPolls(-waiters.size());
     waiters = Map.of();
   }
 
   private ReplyEffect<AccountEvent, AccountState> onAck(AccountState st, Ack c) {
     try {
-      noteDevice(st, c.deviceId(), codec.decode(accountId, c.cursor()));
+      CursorCodec.Issued issued = codec.read(accountId, c.cursor());
+      noteDevice(st, c.deviceId(), issued.incarnation() == st.incarnation() ? issued.cursor() : null);
     } catch (CursorCodec.InvalidCursorException e) {
       ctx.getLog().debug("ignoring an ack with an invalid cursor from device {}", c.deviceId());
     }
@@ -677,7 +744,7 @@ public final class AccountEntity
       }
     }
     VerifyPlanner.Result r = VerifyPlanner.verify(st, new View(c.groups()), c.digests(), c.maxSessions());
-    return Effect().reply(c.replyTo(), new VerifyReply(r.version(), codec.encode(accountId, r.cursor()), r.groups(), r.buckets(),
+    return Effect().reply(c.replyTo(), new VerifyReply(r.version(), codec.encode(accountId, st.incarnation(), r.cursor()), r.groups(), r.buckets(),
         r.unchecked()));
   }
 
@@ -710,6 +777,99 @@ public final class AccountEntity
       return persistChange(AccountEvent.Batch.of(a.events())).thenReply(replyTo, reply::apply);
     }
     return Effect().none().thenReply(replyTo, reply::apply);
+  }
+
+  // ------------------------------------------------------------------ data lifecycle (API v1.2)
+
+  private ReplyEffect<AccountEvent, AccountState> onExportPage(AccountState st, ExportPage c) {
+    boolean first = c.offset() == 0;
+    if (!first && (c.incarnation() != st.incarnation() || c.version() != st.version())) {
+      // the account changed since the first page: say where it is now, the asker starts over
+      return Effect().reply(c.replyTo(), new ExportPageReply(st.incarnation(), st.version(), List.of(), List.of(), List.of(), List.of(), -1));
+    }
+    ExportOrder order = exportOrder(st);
+    List<Session> sessions = new ArrayList<>();
+    List<RemovedSession> removed = new ArrayList<>();
+    int total = order.sessions().size() + order.removed().size();
+    int at = Math.max(0, c.offset());
+    long bytes = 0;
+    while (at < total && sessions.size() + removed.size() < EXPORT_PAGE_ENTRIES) {
+      long size;
+      if (at < order.sessions().size()) {
+        Session s = order.sessions().get(at);
+        size = SyncJson.SIZES.sessionBytes(s);
+        if (bytes > 0 && bytes + size > EXPORT_PAGE_BYTES) break;
+        sessions.add(s);
+      } else {
+        RemovedSession r = order.removed().get(at - order.sessions().size());
+        size = SyncJson.SIZES.idBytes(r.sessionId()) + 32;
+        if (bytes > 0 && bytes + size > EXPORT_PAGE_BYTES) break;
+        removed.add(r);
+      }
+      bytes += size;
+      at++;
+    }
+    return Effect().reply(c.replyTo(), new ExportPageReply(st.incarnation(), st.version(),
+        first ? st.groupsInOrder() : List.of(), first ? currentDevices(st) : List.of(), sessions, removed, at < total ? at : -1));
+  }
+
+  /** Sorted once per version (an export of a large account takes many pages of the same order). */
+  private ExportOrder exportOrder(AccountState st) {
+    if (exportOrder != null && exportOrder.incarnation() == st.incarnation() && exportOrder.version() == st.version()) return exportOrder;
+    List<Session> sessions = new ArrayList<>(st.sessions());
+    sessions.sort(java.util.Comparator.comparing(Session::sessionId));
+    List<RemovedSession> removed = new ArrayList<>(st.tombstoneCount());
+    for (imsync.core.Tombstone t : st.tombstones()) removed.add(new RemovedSession(t.sessionId(), t.removedAt()));
+    removed.sort(java.util.Comparator.comparing(RemovedSession::sessionId));
+    exportOrder = new ExportOrder(st.incarnation(), st.version(), List.copyOf(sessions), List.copyOf(removed));
+    return exportOrder;
+  }
+
+  /**
+   * Erasure: first the marker event (from then on no replay, restart or late message can bring the old
+   * account back: everything before the marker is void), then the rows before it are removed and read
+   * back until none is left; commands wait meanwhile, and the answer comes once the store is clean.
+   * Nothing stored since the last erasure (or ever): no new marker, but the earlier erasure's removal is
+   * run again, so a retry after a failed or cut-off erasure finishes it.
+   */
+  private ReplyEffect<AccountEvent, AccountState> onErase(AccountState st, Erase c) {
+    answerAllWaiters(st);
+    pendingDevices = Map.of();
+    exportOrder = null;
+    long last = lastSequenceNumber(ctx);
+    // this incarnation's events: those after its marker (whose sequence number is the incarnation)
+    long events = last - st.incarnation();
+    if (events == 0) {
+      if (st.incarnation() == 0) return Effect().reply(c.replyTo(), new Erased(0));
+      removeRowsBefore(st.incarnation(), c.replyTo(), 0);
+      return Effect().noReply();
+    }
+    long marker = last + 1;
+    return Effect().persist(new AccountEvent.Erased(marker, now()))
+        .thenRun(s -> removeRowsBefore(marker, c.replyTo(), events))
+        .thenNoReply();
+  }
+
+  private void removeRowsBefore(long marker, ActorRef<Reply> replyTo, long events) {
+    erasing = new PendingErasure(replyTo, events);
+    java.util.concurrent.CompletionStage<akka.Done> removed;
+    try {
+      removed = imsync.storage.AccountErasure.get(ctx.getSystem()).removeBefore(persistenceId().id(), marker);
+    } catch (RuntimeException e) { // the stores could not be reached at all: answered like a failed removal
+      removed = java.util.concurrent.CompletableFuture.failedFuture(e);
+    }
+    ctx.pipeToSelf(removed, (done, failure) -> new ErasureStored(failure));
+  }
+
+  private ReplyEffect<AccountEvent, AccountState> onErasureStored(AccountState st, ErasureStored c) {
+    PendingErasure e = erasing;
+    erasing = null;
+    if (e == null) return Effect().noReply();
+    if (c.failure() != null) {
+      ctx.getLog().warn("erasure of {}: rows before the marker not all removed yet: {}", accountId, c.failure().toString());
+      return Effect().reply(e.replyTo(), new StorageUnavailable("the store did not confirm the erasure; retry")).thenUnstashAll();
+    }
+    return Effect().reply(e.replyTo(), new Erased(e.events())).thenUnstashAll();
   }
 
   /** Stores a change; once stored: the journal write time, then the long polls it reaches. */

@@ -32,6 +32,7 @@ import java.util.List;
   @JsonSubTypes.Type(value = AccountEvent.Passivated.class, name = "rest"),
   @JsonSubTypes.Type(value = AccountEvent.SmartGroupCreated.class, name = "sgnew"),
   @JsonSubTypes.Type(value = AccountEvent.SmartRuleSet.class, name = "srule"),
+  @JsonSubTypes.Type(value = AccountEvent.Erased.class, name = "erased"),
 })
 public sealed interface AccountEvent extends CborSerializable {
   /** Time of the change (event ts for ingest, server time for terminal actions). */
@@ -113,8 +114,17 @@ public sealed interface AccountEvent extends CborSerializable {
     }
   }
 
+  /**
+   * The account was erased (API v1.2): everything before this event is void, and the account starts over
+   * empty in incarnation {@code incarnation} (this event's own sequence number, so never reused). It
+   * holds no data of the account: it stays in the journal as the durable marker that makes a replay of a
+   * half-deleted journal, or an old snapshot, end in the empty account.
+   */
+  record Erased(long incarnation, long ts) implements AccountEvent {}
+
   /** Whether the event changes what sync delivers (and so takes a new version). */
   default boolean raisesVersion() {
-    return !(this instanceof DevicesProgressed || this instanceof DeviceRemoved || this instanceof Passivated);
+    return !(this instanceof DevicesProgressed || this instanceof DeviceRemoved || this instanceof Passivated
+        || this instanceof Erased);
   }
 }

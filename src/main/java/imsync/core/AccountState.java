@@ -25,6 +25,11 @@ import java.util.TreeSet;
  */
 public final class AccountState {
   private final Limits limits;
+  /**
+   * Which life of the account this is: 0 until its first erasure, then the journal sequence number of the
+   * latest {@link AccountEvent.Erased}. Cursors carry it, so a cursor of an erased life always resets.
+   */
+  private long incarnation;
   private long version;
   /** Highest version of a tombstone dropped by retention: a cursor below it cannot be served a delta. */
   private long prunedThrough;
@@ -105,6 +110,13 @@ public final class AccountState {
     return template;
   }
 
+  /** The account after an erasure: empty, in a new incarnation. It replaces the state: nothing carries over. */
+  public static AccountState erased(Limits limits, AccountEvent.Erased erased) {
+    AccountState st = new AccountState(limits, false);
+    st.incarnation = erased.incarnation();
+    return st;
+  }
+
   private AccountState(Limits limits, boolean template) {
     this.limits = limits;
     this.template = template;
@@ -118,6 +130,10 @@ public final class AccountState {
 
   public long version() {
     return version;
+  }
+
+  public long incarnation() {
+    return incarnation;
   }
 
   public long prunedThrough() {
@@ -138,6 +154,11 @@ public final class AccountState {
 
   public int sessionCount() {
     return sessions.size();
+  }
+
+  /** Removed sessions' tombstones; read-only. */
+  public Collection<Tombstone> tombstones() {
+    return Collections.unmodifiableCollection(tombstones.values());
   }
 
   public int tombstoneCount() {
@@ -442,6 +463,7 @@ public final class AccountState {
 
   public void apply(AccountEvent event) {
     if (template) throw new IllegalStateException("the template state is never mutated; apply to a new AccountState");
+    if (event instanceof AccountEvent.Erased) throw new IllegalStateException("an erasure replaces the state: see erased()");
     if (event instanceof AccountEvent.Batch b) {
       for (AccountEvent e : b.events()) apply(e);
       return;
@@ -748,13 +770,14 @@ public final class AccountState {
     }
     return new AccountSnapshot(version, prunedThrough, inOrder, List.copyOf(groups.values()),
         List.copyOf(tombstones.values()), List.copyOf(removedGroups.values()), List.copyOf(devices.values()),
-        pins.completeAfter(), pins.entries());
+        pins.completeAfter(), pins.entries(), incarnation);
   }
 
   /** Rebuilds the indexes in linear passes over sorted runs, not one O(log n) insert per session. */
   public static AccountState fromSnapshot(AccountSnapshot snap, Limits limits) {
     AccountState st = new AccountState(limits);
     st.version = snap.version();
+    st.incarnation = snap.incarnation();
     st.prunedThrough = snap.prunedThrough();
     // a snapshot from before the pin history knows the pins from its own version on
     st.pins = snap.pinChanges() == null ? new PinHistory(snap.version()) : new PinHistory(snap.pinsCompleteAfter(), snap.pinChanges());
@@ -796,7 +819,7 @@ public final class AccountState {
 
   /** Field-for-field equality of the observable state (tests compare replayed and snapshotted states). */
   public boolean sameAs(AccountState o) {
-    return version == o.version && prunedThrough == o.prunedThrough && sessions.equals(o.sessions)
+    return version == o.version && incarnation == o.incarnation && prunedThrough == o.prunedThrough && sessions.equals(o.sessions)
         && groups.equals(o.groups) && tombstones.equals(o.tombstones) && removedGroups.equals(o.removedGroups)
         && devices.equals(o.devices) && pins.sameAs(o.pins)
         && Objects.equals(changes, o.changes);

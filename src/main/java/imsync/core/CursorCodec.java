@@ -24,12 +24,18 @@ public final class CursorCodec {
   /** 3: format 2 plus the group progress of a byte-budgeted run ({@link Cursor#groupsAfter()}), at the end. */
   private static final byte FORMAT_3 = 3;
   /**
+  /**
    * 4: a first-sync cursor without the pinned hash (its pins are those as of its snapshot version, from the
    * account's pin history); 5: format 4 plus group progress. Cursors of runs begun under formats 1–3 are
    * still written in their format (2 or 3) until the run ends, so they keep their hash; delta cursors too.
    */
   private static final byte FORMAT_4 = 4;
   private static final byte FORMAT_5 = 5;
+  /**
+   * Set on the format byte when the account was ever erased: its incarnation (a varint) follows that byte.
+   * Cursors of a never-erased account stay as they were, byte for byte.
+   */
+  private static final int INCARNATION_FLAG = 0x10;
   private static final byte FIRST = 1;
   private static final byte DELTA = 2;
   private static final int MAC_BYTES = 12;
@@ -53,8 +59,15 @@ public final class CursorCodec {
     }
   }
 
+  /** A decoded cursor and the incarnation of the account it was issued in (see {@link AccountState#incarnation()}). */
+  public record Issued(long incarnation, Cursor cursor) {}
+
   public String encode(String accountId, Cursor cursor) {
-    byte[] body = body(cursor);
+    return encode(accountId, 0, cursor);
+  }
+
+  public String encode(String accountId, long incarnation, Cursor cursor) {
+    byte[] body = body(incarnation, cursor);
     byte[] mac = mac(accountId, body);
     byte[] all = Arrays.copyOf(body, body.length + MAC_BYTES);
     System.arraycopy(mac, 0, all, body.length, MAC_BYTES);
@@ -63,17 +76,21 @@ public final class CursorCodec {
 
   /** The length of {@link #encode}'s string for this cursor (for any account: the MAC has a fixed size). */
   public static int encodedChars(Cursor cursor) {
-    int bytes = body(cursor).length + MAC_BYTES;
+    return encodedChars(cursor, 0);
+  }
+
+  public static int encodedChars(Cursor cursor, long incarnation) {
+    int bytes = body(incarnation, cursor).length + MAC_BYTES;
     return (bytes * 4 + 2) / 3; // base64 without padding
   }
 
   /**
    * An upper bound of {@link #encodedChars} for any cursor whose session id has at most {@code idChars}
    * characters and whose group progress id (if any; 0: none) at most {@code groupIdChars}, all numbers at
-   * their longest. Ids are ASCII (their patterns), one byte a character.
+   * their longest (an incarnation included). Ids are ASCII (their patterns), one byte a character.
    */
   public static int maxEncodedChars(int idChars, int groupIdChars) {
-    int head = 1 + 4 + 10 + 1;
+    int head = 1 + 10 + 4 + 10 + 1;
     int first = 10 + 5 + 1 + 10 + 2 + idChars + 8;
     int delta = 10 + 1 + 2 + idChars + 10;
     int groups = groupIdChars > 0 ? 10 + 2 + groupIdChars : 0;
@@ -81,7 +98,7 @@ public final class CursorCodec {
     return (bytes * 4 + 2) / 3;
   }
 
-  private static byte[] body(Cursor cursor) {
+  private static byte[] body(long incarnation, Cursor cursor) {
     try {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream(48);
       DataOutputStream out = new DataOutputStream(bytes);
@@ -90,7 +107,13 @@ public final class CursorCodec {
       boolean groups = cursor.groupsAfter() != null;
       // a delta is the same in every format: written as 2/3, which nodes of the previous version read too
       // (a rolling upgrade then only restarts the first syncs that cross it)
-      out.writeByte(hashless ? (groups ? FORMAT_5 : FORMAT_4) : (groups ? FORMAT_3 : FORMAT_2));
+      int format = hashless ? (groups ? FORMAT_5 : FORMAT_4) : (groups ? FORMAT_3 : FORMAT_2);
+      if (incarnation != 0) {
+        out.writeByte(format | INCARNATION_FLAG);
+        writeVar(out, incarnation);
+      } else {
+        out.writeByte(format);
+      }
       out.writeInt(cursor.viewHash());
       writeVar(out, cursor.groupsVersion());
       if (cursor instanceof Cursor.First f) {
@@ -123,6 +146,11 @@ public final class CursorCodec {
   }
 
   public Cursor decode(String accountId, String text) throws InvalidCursorException {
+    return read(accountId, text).cursor();
+  }
+
+  /** Decodes a cursor with the incarnation it was issued in. */
+  public Issued read(String accountId, String text) throws InvalidCursorException {
     byte[] all;
     try {
       all = Base64.getUrlDecoder().decode(text);
@@ -137,7 +165,9 @@ public final class CursorCodec {
     }
     try {
       DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(body));
-      byte format = in.readByte();
+      int flagged = in.readUnsignedByte();
+      long incarnation = (flagged & INCARNATION_FLAG) != 0 ? readVar(in) : 0;
+      byte format = (byte) (flagged & ~INCARNATION_FLAG);
       if (format < FORMAT_1 || format > FORMAT_5) throw new InvalidCursorException("cursor format is not supported");
       int view = in.readInt();
       long groupsVersion = readVar(in);
@@ -149,12 +179,12 @@ public final class CursorCodec {
         Long pinnedHash = null;
         if (format == FORMAT_1) pinnedHash = Cursor.NO_PINNED_HASH;
         else if (format <= FORMAT_3) pinnedHash = in.readLong();
-        return new Cursor.First(view, groupsVersion, snapshot, pinned, after, pinnedHash, groupsAfter(format, in));
+        return new Issued(incarnation, new Cursor.First(view, groupsVersion, snapshot, pinned, after, pinnedHash, groupsAfter(format, in)));
       } else if (type == DELTA) {
         long version = readVar(in);
         String id = in.readBoolean() ? in.readUTF() : null;
         long base = version - readVar(in);
-        return new Cursor.Delta(view, groupsVersion, new VersionKey(version, id), base, groupsAfter(format, in));
+        return new Issued(incarnation, new Cursor.Delta(view, groupsVersion, new VersionKey(version, id), base, groupsAfter(format, in)));
       }
       throw new InvalidCursorException("cursor format is not supported");
     } catch (IOException e) {

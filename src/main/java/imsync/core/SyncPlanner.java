@@ -38,16 +38,32 @@ public final class SyncPlanner {
    * position), planned again with room for the longest cursor there can be.
    */
   public static SyncResult plan(AccountState st, View view, Cursor cursor, int limit, int maxBytes, SizeModel sizes) {
+    return plan(st, view, cursor, st.incarnation(), limit, maxBytes, sizes);
+  }
+
+  /**
+   * As above, for a cursor issued in account incarnation {@code cursorIncarnation}: one of another
+   * incarnation (issued before an erasure) resets, whatever its versions say.
+   */
+  public static SyncResult plan(AccountState st, View view, Cursor cursor, long cursorIncarnation, int limit, int maxBytes,
+                                SizeModel sizes) {
     if (limit < 1) throw new IllegalArgumentException("limit must be at least 1");
-    if (maxBytes <= 0) return planWithin(st, view, cursor, limit, null);
-    SyncResult r = planWithin(st, view, cursor, limit, new Budget(maxBytes, sizes, CursorCodec.maxEncodedChars(32, 0)));
-    if (bytes(r, sizes) <= maxBytes || entries(r) <= 1) return r;
-    return planWithin(st, view, cursor, limit, new Budget(maxBytes, sizes, CursorCodec.maxEncodedChars(128, 128)));
+    Cursor from = cursor;
+    boolean otherLife = cursor != null && cursorIncarnation != st.incarnation();
+    if (maxBytes <= 0) return planWithin(st, view, from, otherLife, limit, null);
+    SyncResult r = planWithin(st, view, from, otherLife, limit, new Budget(maxBytes, sizes, CursorCodec.maxEncodedChars(32, 0)));
+    if (bytes(r, sizes, st.incarnation()) <= maxBytes || entries(r) <= 1) return r;
+    return planWithin(st, view, from, otherLife, limit, new Budget(maxBytes, sizes, CursorCodec.maxEncodedChars(128, 128)));
   }
 
   /** The answer's length as the writer sends it. */
   public static int bytes(SyncResult r, SizeModel sizes) {
-    int n = sizes.envelopeBytes(r.version(), r.reset(), CursorCodec.encodedChars(r.cursor())) - (r.hasMore() ? 1 : 0);
+    return bytes(r, sizes, 0);
+  }
+
+  /** The answer's length as the writer sends it, its cursor issued in account incarnation {@code incarnation}. */
+  public static int bytes(SyncResult r, SizeModel sizes, long incarnation) {
+    int n = sizes.envelopeBytes(r.version(), r.reset(), CursorCodec.encodedChars(r.cursor(), incarnation)) - (r.hasMore() ? 1 : 0);
     n += Math.max(0, r.groups().size() - 1) + Math.max(0, r.removedGroups().size() - 1)
         + Math.max(0, r.sessions().size() - 1) + Math.max(0, r.removedSessions().size() - 1);
     for (Group g : r.groups()) n += sizes.groupBytes(g);
@@ -61,8 +77,8 @@ public final class SyncPlanner {
     return r.groups().size() + r.removedGroups().size() + r.sessions().size() + r.removedSessions().size();
   }
 
-  private static SyncResult planWithin(AccountState st, View view, Cursor cursor, int limit, Budget budget) {
-    boolean reset = cursor != null && !usable(st, view, cursor);
+  private static SyncResult planWithin(AccountState st, View view, Cursor cursor, boolean otherLife, int limit, Budget budget) {
+    boolean reset = cursor != null && (otherLife || !usable(st, view, cursor));
     Cursor from = cursor == null || reset
         ? new Cursor.First(view.hash(), -1, st.version(), 0, null)
         : cursor;

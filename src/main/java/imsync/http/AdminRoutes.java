@@ -16,6 +16,8 @@ import akka.http.javadsl.server.Route;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import imsync.Settings;
 import imsync.account.AccountEntity;
+import imsync.audit.AuditLog;
+import imsync.json.JsonOut;
 import imsync.cluster.ShardBalancer;
 import imsync.metrics.NodeStats;
 import imsync.metrics.ShardLoad;
@@ -32,6 +34,8 @@ import java.util.concurrent.CompletionStage;
 /**
  * Operators (operator scope): the cluster and its shards, one account's vital signs, moving a shard, and
  * rebalancing. Moves go through Akka's external shard allocation; the coordinator hands the shard off.
+ * API v1.2: an account's export and erasure, and the audit log, where every write here (and every export)
+ * is recorded once it succeeded; a write whose record could not be stored answers 503.
  */
 public final class AdminRoutes extends HttpSupport {
   private final ActorSystem<?> system;
@@ -41,6 +45,8 @@ public final class AdminRoutes extends HttpSupport {
   private final StreamStats streamStats;
   private final NodeStatsClient nodes;
   private final SessionHistory history;
+  private final AuditLog audit;
+  private final java.time.Duration erasureTimeout;
 
   public AdminRoutes(ActorSystem<?> system, ActorRef<ShardBalancer.Command> balancer, Auth auth, Accounts accounts,
                      Settings settings, RateLimiter limiter, StreamStats streamStats) {
@@ -52,6 +58,8 @@ public final class AdminRoutes extends HttpSupport {
     this.nodes = new NodeStatsClient(system);
     this.history = new SessionHistory(system, accounts, system.settings().config().getInt("imsync.admin.history-scan-rows"),
         this::unavailable);
+    this.audit = new AuditLog(system);
+    this.erasureTimeout = system.settings().config().getDuration("imsync.erasure.ask-timeout");
   }
 
   /** The shard an account lives in: Akka's default hash extractor. */
@@ -65,7 +73,7 @@ public final class AdminRoutes extends HttpSupport {
         path("shards", () -> get(() -> completeWithFuture(nodes.gather().thenApplyAsync(this::shardsView, IN_PLACE)))),
         path("metrics", () -> get(() -> completeWithFuture(nodes.gather().thenApplyAsync(this::metricsView, IN_PLACE)))),
         path(PathMatchers.segment("members").slash(PathMatchers.segment()).slash(PathMatchers.segment()), (raw, action) ->
-            post(() -> memberAction(raw, action))),
+            post(() -> memberAction(p, raw, action))),
         path(PathMatchers.segment("accounts").slash(PathMatchers.segment()).slash("devices"), raw -> get(() -> {
           String id = Json.id(raw, Json.ACCOUNT_ID, "account_id");
           return askAccount(id, AccountEntity.GetDevices::new, reply -> DeviceRoutes.render((AccountEntity.DevicesReply) reply));
@@ -77,6 +85,37 @@ public final class AdminRoutes extends HttpSupport {
           int limit = pageLimit(limitText);
           return completeWithFuture(history.of(id, sid, limit));
         }))),
+        path("audit", () -> get(() -> parameterOptional("after", after -> parameterOptional("limit", limitText -> {
+          long from = auditAfter(after);
+          int limit = limitText.isPresent() ? pageLimit(limitText) : 100;
+          return completeWithFuture(audit.after(from, limit).handleAsync((page, failure) ->
+              failure != null ? storageUnavailable("the audit log", failure) : ok(JsonOut.write(o -> auditPage(page, o))), IN_PLACE));
+        })))),
+        path(PathMatchers.segment("accounts").slash(PathMatchers.segment()).slash("export"), raw -> get(() -> {
+          String id = Json.id(raw, Json.ACCOUNT_ID, "account_id");
+          return completeWithFuture(exportAccount(id, 1).thenComposeAsync(result -> {
+            if (!(result instanceof ExportDocument doc)) return java.util.concurrent.CompletableFuture.completedFuture(result);
+            // no export leaves without its audit record
+            return audit.record(p.subject(), "account.export", id, null).thenApplyAsync(d -> (Object) doc, IN_PLACE);
+          }, IN_PLACE).handleAsync((result, failure) -> failure != null
+              ? storageUnavailable("export of " + id, failure)
+              : result instanceof ExportDocument doc ? ok(JsonOut.write(o -> export(id, doc, o))) : mapReply((AccountEntity.Reply) result),
+              IN_PLACE));
+        })),
+        path(PathMatchers.segment("accounts").slash(PathMatchers.segment()), raw -> delete(() -> {
+          String id = Json.id(raw, Json.ACCOUNT_ID, "account_id");
+          return completeWithFuture(accounts.ask(id, AccountEntity.Erase::new, erasureTimeout).thenComposeAsync(reply -> {
+            if (!(reply instanceof AccountEntity.Erased erased)) return java.util.concurrent.CompletableFuture.completedFuture(reply);
+            return audit.record(p.subject(), "account.erase", id, "events=" + erased.events())
+                .thenApplyAsync(d -> (AccountEntity.Reply) erased, IN_PLACE);
+          }, IN_PLACE).handleAsync((reply, failure) -> {
+            if (failure != null) return storageUnavailable("erasure of " + id, failure);
+            if (reply instanceof AccountEntity.Erased e) {
+              return ok(JsonOut.write(o -> o.startObject().field("erased", id).field("events", e.events()).endObject()));
+            }
+            return mapReply(reply);
+          }, IN_PLACE));
+        })),
         path(PathMatchers.segment("accounts").slash(PathMatchers.segment()), raw -> get(() -> {
           String id = Json.id(raw, Json.ACCOUNT_ID, "account_id");
           return askAccount(id, AccountEntity.GetStats::new, reply -> {
@@ -107,6 +146,7 @@ public final class AdminRoutes extends HttpSupport {
           Address to = upMember(Json.requireString(body, "to"));
           CompletionStage<HttpResponse> moved = ExternalShardAllocation.get(system).getClient(AccountEntity.TYPE_KEY.name())
               .setShardLocation(shard, to)
+              .thenComposeAsync(done -> audit.record(p.subject(), "shard.move", shard, "to=" + to), IN_PLACE)
               .handleAsync((done, failure) -> {
                 if (failure != null) return unavailable();
                 ObjectNode n = JsonViews.object();
@@ -123,7 +163,9 @@ public final class AdminRoutes extends HttpSupport {
               ? AskPattern.ask(balancer, ShardBalancer.Rebalance::new, settings.askTimeout(), system.scheduler())
               : nodes.gather().thenComposeAsync(stats -> AskPattern.<ShardBalancer.Command, Integer>ask(balancer,
                   r -> new ShardBalancer.RebalanceByLoad(shardLoad(stats), r), settings.askTimeout(), system.scheduler()), IN_PLACE);
-          return completeWithFuture(moved.handleAsync((n, failure) -> {
+          CompletionStage<Integer> recorded = moved.thenComposeAsync(n -> n < 0 ? java.util.concurrent.CompletableFuture.completedFuture(n)
+              : audit.record(p.subject(), "cluster.rebalance", "by=" + by, "moved=" + n).thenApplyAsync(d -> n, IN_PLACE), IN_PLACE);
+          return completeWithFuture(recorded.handleAsync((n, failure) -> {
             if (failure != null || n < 0) return unavailable();
             ObjectNode o = JsonViews.object();
             o.put("moved", n);
@@ -144,7 +186,7 @@ public final class AdminRoutes extends HttpSupport {
   }
 
   /** Leave (graceful: shards hand off, the node shuts down) or down (an unreachable member) one member. */
-  private Route memberAction(String raw, String action) {
+  private Route memberAction(Auth.Principal p, String raw, String action) {
     if (!action.equals("leave") && !action.equals("down")) {
       return complete(ApiErrors.notFound("no route for POST /admin/members/{address}/" + action));
     }
@@ -163,19 +205,123 @@ public final class AdminRoutes extends HttpSupport {
       if (m.address().equals(address)) member = m;
     }
     if (member == null) return complete(ApiErrors.notFound("no member " + address + " in the cluster"));
-    if (action.equals("leave")) {
-      cluster.manager().tell(Leave.create(address));
-    } else {
-      if (!cluster.state().getUnreachable().contains(member)) {
-        return complete(ApiErrors.response(StatusCodes.CONFLICT, "conflict",
-            address + " is reachable: down is for unreachable members; use leave"));
-      }
-      cluster.manager().tell(new Down(address));
+    if (action.equals("down") && !cluster.state().getUnreachable().contains(member)) {
+      return complete(ApiErrors.response(StatusCodes.CONFLICT, "conflict",
+          address + " is reachable: down is for unreachable members; use leave"));
     }
-    ObjectNode n = JsonViews.object();
-    n.put("address", address.toString());
-    n.put("action", action);
-    return complete(ok(n).withStatus(StatusCodes.ACCEPTED));
+    Address target = address;
+    // recorded first: a node told to leave may be this one, and it may stop before a later write
+    CompletionStage<HttpResponse> done = audit.record(p.subject(), "member." + action, target.toString(), null).handleAsync((d, failure) -> {
+      if (failure != null) return storageUnavailable("audit record of member " + action, failure);
+      if (action.equals("leave")) cluster.manager().tell(Leave.create(target));
+      else cluster.manager().tell(new Down(target));
+      ObjectNode n = JsonViews.object();
+      n.put("address", target.toString());
+      n.put("action", action);
+      return ok(n).withStatus(StatusCodes.ACCEPTED);
+    }, IN_PLACE);
+    return completeWithFuture(done);
+  }
+
+  // ------------------------------------------------------------ data lifecycle (API v1.2)
+
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AdminRoutes.class);
+
+  /** Storage trouble (or an account that did not answer): 503 with Retry-After, never a 500. */
+  private HttpResponse storageUnavailable(String what, Throwable failure) {
+    log.warn("{} failed: {}", what, failure.toString());
+    return ApiErrors.unavailable(what + " could not be completed right now; retry", settings.retryAfterSeconds());
+  }
+
+  /** A reply that is not the one asked for: the account's rejection or storage trouble. */
+  private HttpResponse mapReply(AccountEntity.Reply reply) {
+    if (reply instanceof AccountEntity.Rejected rej) return ApiErrors.of(rej.code(), rej.message());
+    if (reply instanceof AccountEntity.StorageUnavailable u) return ApiErrors.unavailable(u.message(), settings.retryAfterSeconds());
+    return unavailable();
+  }
+
+  /** {@code after}: epoch ms, a non-negative integer; absent: from the beginning. */
+  private static long auditAfter(java.util.Optional<String> text) {
+    if (text.isEmpty()) return 0;
+    try {
+      long v = Long.parseLong(text.get());
+      if (v >= 0) return v;
+    } catch (NumberFormatException ignored) {
+      // falls through to the error
+    }
+    throw ApiException.invalid("after must be a non-negative integer (epoch milliseconds)");
+  }
+
+  private static void auditPage(AuditLog.Page page, JsonOut o) {
+    o.startObject().startArray("entries");
+    for (AuditLog.Entry e : page.entries()) {
+      o.startObject().field("ts", e.ts());
+      if (e.operator() == null) o.nullField("operator");
+      else o.field("operator", e.operator());
+      o.field("action", e.action()).field("target", e.target());
+      if (e.detail() == null) o.nullField("detail");
+      else o.field("detail", e.detail());
+      o.endObject();
+    }
+    o.endArray().field("next", page.next()).field("has_more", page.hasMore()).endObject();
+  }
+
+  /** The whole account, assembled from its export pages, all at one incarnation and version. */
+  private record ExportDocument(AccountEntity.ExportPageReply head, List<imsync.core.Session> sessions,
+                                List<AccountEntity.RemovedSession> removed) {}
+
+  /** Tries of a consistent export: an account that changes during each of them answers 503 (retry). */
+  private static final int EXPORT_ATTEMPTS = 3;
+
+  /** An {@link ExportDocument}, or the account's reply that is not a page (a rejection, storage trouble). */
+  private CompletionStage<Object> exportAccount(String id, int attempt) {
+    return accounts.ask(id, r -> new AccountEntity.ExportPage(0, 0, 0, r)).thenComposeAsync(reply -> {
+      if (!(reply instanceof AccountEntity.ExportPageReply head)) return java.util.concurrent.CompletableFuture.completedFuture((Object) reply);
+      List<imsync.core.Session> sessions = new java.util.ArrayList<>(head.sessions());
+      List<AccountEntity.RemovedSession> removed = new java.util.ArrayList<>(head.removedSessions());
+      return restOfExport(id, head, head.next(), sessions, removed).thenComposeAsync(whole -> {
+        if (whole) return java.util.concurrent.CompletableFuture.completedFuture((Object) new ExportDocument(head, sessions, removed));
+        if (attempt >= EXPORT_ATTEMPTS) {
+          return java.util.concurrent.CompletableFuture.<Object>failedFuture(new IllegalStateException("the account kept changing"));
+        }
+        return exportAccount(id, attempt + 1);
+      }, IN_PLACE);
+    }, IN_PLACE);
+  }
+
+  /** Reads the pages from {@code offset}; false when the account changed meanwhile. */
+  private CompletionStage<Boolean> restOfExport(String id, AccountEntity.ExportPageReply head, int offset,
+                                                List<imsync.core.Session> sessions, List<AccountEntity.RemovedSession> removed) {
+    if (offset < 0) return java.util.concurrent.CompletableFuture.completedFuture(true);
+    return accounts.ask(id, r -> new AccountEntity.ExportPage(head.incarnation(), head.version(), offset, r)).thenComposeAsync(reply -> {
+      if (!(reply instanceof AccountEntity.ExportPageReply page)) throw new IllegalStateException("export page: " + reply);
+      if (page.incarnation() != head.incarnation() || page.version() != head.version()) {
+        return java.util.concurrent.CompletableFuture.completedFuture(false);
+      }
+      sessions.addAll(page.sessions());
+      removed.addAll(page.removedSessions());
+      return restOfExport(id, head, page.next(), sessions, removed);
+    }, IN_PLACE);
+  }
+
+  /** The export document: v1 object shapes, sessions whole (drafts included). */
+  private static void export(String id, ExportDocument doc, JsonOut o) {
+    AccountEntity.ExportPageReply e = doc.head();
+    o.startObject().field("account_id", id).field("version", e.version());
+    o.startArray("groups");
+    for (imsync.core.Group g : e.groups()) o.group(g);
+    o.endArray().startArray("sessions");
+    for (imsync.core.Session s : doc.sessions()) o.session(s);
+    o.endArray().startArray("removed_sessions");
+    for (AccountEntity.RemovedSession r : doc.removed()) {
+      o.startObject().field("session_id", r.sessionId()).field("removed_at", r.removedAt()).endObject();
+    }
+    o.endArray().startArray("devices");
+    for (imsync.core.Device d : e.devices()) {
+      o.startObject().field("device_id", d.deviceId()).field("first_seen_at", d.firstSeenAt()).field("last_seen_at", d.lastSeenAt())
+          .field("acked_version", d.ackedVersion()).field("behind", Math.max(0, e.version() - d.ackedVersion())).endObject();
+    }
+    o.endArray().endObject();
   }
 
   /** Every hosted shard (once, sorted by id) and every member with its totals; a silent node shows as such. */

@@ -47,8 +47,15 @@ public final class Auth implements AutoCloseable {
 
   public enum Scope { DEVICE, SERVICE, OPERATOR }
 
-  /** Who is calling: account and device are set for device scope only. */
-  public record Principal(Scope scope, String accountId, String deviceId) {}
+  /**
+   * Who is calling: account and device are set for device scope only; {@code subject} is the token's
+   * {@code sub} (for an operator: who they are, as the audit log records it; null when absent).
+   */
+  public record Principal(Scope scope, String accountId, String deviceId, String subject) {
+    public Principal(Scope scope, String accountId, String deviceId) {
+      this(scope, accountId, deviceId, accountId);
+    }
+  }
 
   /** A token that must be refused with 401; the message says why. */
   public static class Unauthorized extends Exception {
@@ -235,7 +242,7 @@ public final class Auth implements AutoCloseable {
         yield new Principal(Scope.DEVICE, sub, dev);
       }
       case "service" -> new Principal(Scope.SERVICE, null, null);
-      case "operator" -> new Principal(Scope.OPERATOR, null, null);
+      case "operator" -> new Principal(Scope.OPERATOR, null, null, stringClaim(claims, "sub"));
       default -> throw new Unauthorized("token scope \"" + s + "\" is unknown");
     };
     return new Verified(principal, expiry.getTime());

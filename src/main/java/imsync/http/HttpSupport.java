@@ -158,6 +158,7 @@ public abstract class HttpSupport extends AllDirectives {
         return unavailable();
       }
       if (r instanceof AccountEntity.Rejected rej) return ApiErrors.of(rej.code(), rej.message());
+      if (r instanceof AccountEntity.StorageUnavailable u) return ApiErrors.unavailable(u.message(), settings.retryAfterSeconds());
       return ok(onReply.apply(r));
     }, IN_PLACE);
   }

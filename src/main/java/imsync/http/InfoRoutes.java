@@ -14,7 +14,7 @@ import java.util.Properties;
  */
 public final class InfoRoutes extends HttpSupport {
   static final String BUILD = buildVersion();
-  static final java.util.List<String> API = java.util.List.of("v1", "v1.1");
+  static final java.util.List<String> API = java.util.List.of("v1", "v1.1", "v1.2");
 
   public InfoRoutes(Auth auth, Accounts accounts, Settings settings, RateLimiter limiter) {
     super(auth, accounts, settings, limiter);

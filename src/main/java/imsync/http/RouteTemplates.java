@@ -53,6 +53,9 @@ public final class RouteTemplates {
       new Route("POST", "/admin/members/{address}/down"),
       new Route("GET", "/admin/accounts/{account_id}/devices"),
       new Route("GET", "/admin/accounts/{account_id}/sessions/{sid}/history"),
+      new Route("GET", "/admin/accounts/{account_id}/export"),
+      new Route("DELETE", "/admin/accounts/{account_id}"),
+      new Route("GET", "/admin/audit"),
       new Route("GET", "/openapi.yaml"),
       new Route("GET", "/console"),
       new Route("GET", "/console/{file}"));

@@ -42,6 +42,9 @@ import scala.jdk.javaapi.OptionConverters;
  *
  * <p>An account without a snapshot here is looked up in {@code legacy-plugin} (the plugin's own snapshot
  * table, which held every snapshot before this store), so accounts snapshotted earlier keep their state.
+ *
+ * <p>{@link EraseSnapshots} (an account's erasure, API v1.2) removes every snapshot row of an account up to a
+ * sequence number, here and in the legacy table, and answers once a read finds none.
  */
 public final class ChunkedSnapshotStore extends SnapshotStore {
   private final CassandraSession session;
@@ -63,6 +66,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   private final CompletionStage<Done> schemaReady;
   /** Whether the legacy plugin's table exists at all: a fresh install never had snapshots there. */
   private final CompletionStage<Boolean> legacyTableExists;
+  private final String legacyTable;
 
   private CompletionStage<PreparedStatement> insertChunk;
   private CompletionStage<PreparedStatement> insertHeader;
@@ -72,6 +76,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   private CompletionStage<PreparedStatement> deleteChunks;
   private CompletionStage<PreparedStatement> deleteHeaderRange;
   private CompletionStage<PreparedStatement> deleteChunkRange;
+  private CompletionStage<PreparedStatement> selectAnyChunk;
   private final akka.actor.ActorSystem system;
   /** Started on the first load that needs it; loads run on futures, hence the lock. */
   private ActorRef legacy;
@@ -101,10 +106,15 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
       for (String ddl : createTables(keyspace)) ready = ready.thenComposeAsync(d -> ddl(ddl, 1), DIRECT);
     }
     this.schemaReady = ready;
-    String legacyTable = config.getString("legacy-table");
-    this.legacyTableExists = legacyPlugin.isEmpty()
-        ? CompletableFuture.completedFuture(false)
-        : session.underlying().thenApplyAsync(cs -> cs.getMetadata().getKeyspace(keyspace).flatMap(k -> k.getTable(legacyTable)).isPresent(), DIRECT);
+    this.legacyTable = config.getString("legacy-table");
+    this.legacyTableExists = legacyTableNow();
+  }
+
+  /** Whether the legacy table exists, from the driver's schema metadata (kept current by schema events). */
+  private CompletionStage<Boolean> legacyTableNow() {
+    if (legacyPlugin.isEmpty()) return CompletableFuture.completedFuture(false);
+    return session.underlying().thenApplyAsync(cs -> cs.getMetadata().getKeyspace(keyspace).flatMap(k -> k.getTable(legacyTable)).isPresent(),
+        DIRECT);
   }
 
   /**
@@ -155,6 +165,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
     deleteChunks = prepared("DELETE FROM " + c + " WHERE persistence_id = ? AND sequence_nr = ?");
     deleteHeaderRange = prepared("DELETE FROM " + h + " WHERE persistence_id = ? AND sequence_nr >= ? AND sequence_nr <= ?");
     deleteChunkRange = prepared("DELETE FROM " + c + " WHERE persistence_id = ? AND sequence_nr >= ? AND sequence_nr <= ?");
+    selectAnyChunk = prepared("SELECT sequence_nr FROM " + c + " WHERE persistence_id = ? AND sequence_nr <= ? LIMIT 1");
   }
 
   private BoundStatement read(PreparedStatement ps, Object... values) {
@@ -274,6 +285,63 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   private synchronized ActorRef legacyStore() {
     if (legacy == null) legacy = Persistence.get(system).snapshotStoreFor(legacyPlugin, ConfigFactory.empty());
     return legacy;
+  }
+
+  // ------------------------------------------------------------ erase (API v1.2)
+
+  /**
+   * Asks the store to remove every snapshot of {@code persistenceId} up to {@code throughSequenceNr}: headers,
+   * every chunk (those of a snapshot cut off half-way included) and the legacy plugin's rows. Answered
+   * {@code Done} once a read finds none of them, or {@code Status.Failure}.
+   */
+  public record EraseSnapshots(String persistenceId, long throughSequenceNr) {}
+
+  private static final int ERASE_ATTEMPTS = 3;
+
+  @Override
+  public scala.PartialFunction<Object, scala.runtime.BoxedUnit> receivePluginInternal() {
+    return akka.japi.pf.ReceiveBuilder.create()
+        .match(EraseSnapshots.class, e -> Patterns.pipe(erase(e.persistenceId(), e.throughSequenceNr(), 1), context().dispatcher())
+            .to(sender()))
+        .build().onMessage();
+  }
+
+  private CompletionStage<Done> erase(String pid, long through, int attempt) {
+    SnapshotSelectionCriteria all = SnapshotSelectionCriteria.create(through, Long.MAX_VALUE);
+    // a snapshot save started before the erasure may land after a delete: read back, delete again
+    return FutureConverters.asJava(doDeleteAsync(pid, new SnapshotSelectionCriteria(through, Long.MAX_VALUE, 0, 0)))
+        // asked anew: a table the plugin created after this store started (dev and tests) is erased too
+        .thenComposeAsync(v -> legacyTableNow(), DIRECT)
+        .thenComposeAsync(legacy -> (legacy ? legacyDelete(pid, all) : CompletableFuture.completedFuture(Done.getInstance()))
+            .thenComposeAsync(d -> anyLeft(pid, through, legacy ? askLegacy(pid, all) : CompletableFuture.completedFuture(Optional.empty())),
+                DIRECT), DIRECT)
+        .thenComposeAsync(left -> {
+          if (!left) return CompletableFuture.completedFuture(Done.getInstance());
+          if (attempt >= ERASE_ATTEMPTS) {
+            return CompletableFuture.<Done>failedFuture(new IllegalStateException("snapshots of " + pid + " still readable"));
+          }
+          return erase(pid, through, attempt + 1);
+        }, DIRECT);
+  }
+
+  private CompletionStage<Done> legacyDelete(String pid, SnapshotSelectionCriteria criteria) {
+    return Patterns.ask(legacyStore(), new SnapshotProtocol.DeleteSnapshots(pid, criteria), legacyTimeout)
+        .thenApplyAsync(reply -> {
+          if (reply instanceof akka.persistence.DeleteSnapshotsSuccess) return Done.getInstance();
+          if (reply instanceof akka.persistence.DeleteSnapshotsFailure f) throw new IllegalStateException("legacy snapshot delete", f.cause());
+          throw new IllegalStateException("unexpected reply from " + legacyPlugin + ": " + reply);
+        }, DIRECT);
+  }
+
+  /** Whether a header or a chunk up to {@code through}, or a legacy snapshot, can still be read. */
+  private CompletionStage<Boolean> anyLeft(String pid, long through, CompletionStage<Optional<SelectedSnapshot>> legacyLeft) {
+    return selectHeaders
+        .thenComposeAsync(ps -> session.selectOne(read(ps, pid, through, 0L)), DIRECT)
+        .thenComposeAsync(header -> header.isPresent() ? CompletableFuture.completedFuture(true)
+            : selectAnyChunk.thenComposeAsync(ps -> session.selectOne(read(ps, pid, through)), DIRECT)
+                .thenApplyAsync(java.util.Optional::isPresent, DIRECT), DIRECT)
+        .thenComposeAsync(found -> found ? CompletableFuture.completedFuture(true) : legacyLeft.thenApplyAsync(Optional::isPresent, DIRECT),
+            DIRECT);
   }
 
   // ------------------------------------------------------------ delete

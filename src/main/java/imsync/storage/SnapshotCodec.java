@@ -31,6 +31,8 @@ public final class SnapshotCodec {
   static final int FORMAT_V2 = 2;
   /** v3: v2 plus the pin history at the end ({@link imsync.core.PinHistory}); v1 and v2 restore without one. */
   static final int FORMAT_V3 = 3;
+  /** v4: v3 plus the account's incarnation (API v1.2 erasure) after the pin history; earlier ones restore as 0. */
+  static final int FORMAT_V4 = 4;
 
   private SnapshotCodec() {}
 
@@ -67,13 +69,14 @@ public final class SnapshotCodec {
       w.writeSigned(b.position());
       writeStrings(w, b.pinned());
     }
+    w.writeSigned(snap.incarnation());
     return deflate(w);
   }
 
   public static AccountSnapshot decode(byte[] bytes) {
     if (bytes.length < 2) throw new IllegalArgumentException("snapshot too short");
     int format = bytes[0] & 0xFF;
-    if (format != FORMAT_V1 && format != FORMAT_V2 && format != FORMAT_V3) throw new IllegalArgumentException("unknown snapshot format " + format);
+    if (format < FORMAT_V1 || format > FORMAT_V4) throw new IllegalArgumentException("unknown snapshot format " + format);
     BinaryReader header = new BinaryReader(bytes, 1, bytes.length - 1);
     long rawLength = header.readUnsigned();
     int headerLength = 1 + varintLength(rawLength);
@@ -105,8 +108,10 @@ public final class SnapshotCodec {
       pinChanges = new ArrayList<>(n);
       for (int i = 0; i < n; i++) pinChanges.add(new PinHistory.Before(r.readSigned(), r.readString(), r.readInt(), readStrings(r)));
     }
+    long incarnation = format >= FORMAT_V4 ? r.readSigned() : 0;
     if (!r.atEnd()) throw new IllegalArgumentException("trailing bytes in snapshot");
-    return new AccountSnapshot(version, prunedThrough, sessions, groups, tombstones, removed, devices, pinsCompleteAfter, pinChanges);
+    return new AccountSnapshot(version, prunedThrough, sessions, groups, tombstones, removed, devices, pinsCompleteAfter, pinChanges,
+        incarnation);
   }
 
   // ------------------------------------------------------------ records
@@ -285,7 +290,7 @@ public final class SnapshotCodec {
       deflater.setInput(w.array(), 0, w.size());
       deflater.finish();
       BinaryWriter out = new BinaryWriter(16 + w.size() / 3);
-      out.writeByte(FORMAT_V3);
+      out.writeByte(FORMAT_V4);
       out.writeUnsigned(w.size());
       byte[] chunk = new byte[64 * 1024];
       while (!deflater.finished()) {

@@ -272,4 +272,87 @@ class AccountEntityTest {
     assertTrue(restarted.state().sameAs(before));
     assertEquals(direct, restarted.state().group("unread").rule());
   }
+
+  @Test
+  void exportPagesStayWithinTheirBudgetAndStartOverWhenTheAccountChanges() {
+    String preview = "x".repeat(500);
+    List<IngestItem> items = new java.util.ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      items.add(new IngestItem.Message(String.format("s%03d", 399 - i), "direct", "T", 1, "bob", preview, 1000 + i, List.of()));
+    }
+    entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(items, r));
+    entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.DeleteSession("s000", r));
+
+    var first = (AccountEntity.ExportPageReply) entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.ExportPage(0, 0, 0, r)).reply();
+    assertEquals(401, first.version());
+    assertEquals(2, first.groups().size(), "groups come with the first page");
+    List<String> ids = new java.util.ArrayList<>();
+    List<String> removed = new java.util.ArrayList<>();
+    int pages = 0;
+    var page = first;
+    while (true) {
+      pages++;
+      int bytes = 0;
+      for (var s : page.sessions()) bytes += imsync.json.SyncJson.SIZES.sessionBytes(s);
+      assertTrue(bytes <= AccountEntity.EXPORT_PAGE_BYTES, "page " + pages + " within its budget: " + bytes);
+      page.sessions().forEach(s -> ids.add(s.sessionId()));
+      page.removedSessions().forEach(t -> removed.add(t.sessionId()));
+      if (page.next() < 0) break;
+      int next = page.next();
+      page = (AccountEntity.ExportPageReply) entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.ExportPage(first.incarnation(),
+          first.version(), next, r)).reply();
+      assertTrue(page.groups().isEmpty());
+    }
+    assertTrue(pages >= 3, "a large account takes several pages: " + pages);
+    assertEquals(399, ids.size());
+    assertEquals(ids.stream().sorted().toList(), ids, "sessions by id, each once");
+    assertEquals(List.of("s000"), removed, "then the tombstones");
+
+    entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.Ingest(List.of(msg("dm:new", 1, "bob")), r));
+    var stale = (AccountEntity.ExportPageReply) entity.<AccountEntity.Reply>runCommand(r -> new AccountEntity.ExportPage(first.incarnation(),
+        first.version(), first.next(), r)).reply();
+    assertEquals(402, stale.version(), "a page after a change says where the account is now");
+    assertTrue(stale.sessions().isEmpty() && stale.next() < 0);
+  }
+
+  /** One command to a running entity (not the step-wise test kit: an erasure answers after its store calls). */
+  private static AccountEntity.Reply ask(ActorRef<AccountEntity.Command> ref,
+                                         java.util.function.Function<ActorRef<AccountEntity.Reply>, AccountEntity.Command> command) {
+    TestProbe<AccountEntity.Reply> probe = kit.createTestProbe();
+    ref.tell(command.apply(probe.getRef()));
+    return probe.receiveMessage(Duration.ofSeconds(10));
+  }
+
+  private static AccountEntity.ExportPageReply firstPage(ActorRef<AccountEntity.Command> ref) {
+    return (AccountEntity.ExportPageReply) ask(ref, r -> new AccountEntity.ExportPage(0, 0, 0, r));
+  }
+
+  @Test
+  void erasureStoresItsMarkerAndTheAccountStartsOverInANewIncarnation() {
+    String id = "erase-" + System.nanoTime();
+    var settings = TestSettings.of(Limits.defaults(), 100);
+    var codec = new CursorCodec("c".getBytes());
+    ActorRef<AccountEntity.Command> ref = kit.spawn(AccountEntity.create(id, settings, codec));
+    ask(ref, r -> new AccountEntity.Ingest(List.of(msg("dm:bob", 1, "bob"), msg("dm:carol", 1, "carol")), r));
+    ask(ref, r -> new AccountEntity.Ingest(List.of(msg("dm:dave", 1, "dave")), r));
+    var cursor = ((AccountEntity.SyncReply) ask(ref, r -> new AccountEntity.Sync(null, null, 100, 0, 0, null, r))).cursor();
+    assertEquals(new AccountEntity.Erased(2), ask(ref, AccountEntity.Erase::new), "two journal events erased");
+    var empty = firstPage(ref);
+    assertEquals(0, empty.version());
+    assertEquals(3, empty.incarnation(), "the new incarnation is the marker's sequence number");
+    assertTrue(empty.sessions().isEmpty());
+    assertEquals(new AccountEntity.Erased(0), ask(ref, AccountEntity.Erase::new), "already erased");
+    assertEquals(3, firstPage(ref).incarnation(), "no second marker for nothing");
+
+    ask(ref, r -> new AccountEntity.Ingest(List.of(msg("dm:bob", 1, "bob")), r));
+    var stale = (AccountEntity.SyncReply) ask(ref, r -> new AccountEntity.Sync(cursor, null, 100, 0, 0, null, r));
+    assertTrue(stale.reset(), "a cursor from before the erasure resets");
+
+    kit.stop(ref);
+    ActorRef<AccountEntity.Command> again = kit.spawn(AccountEntity.create(id, settings, codec));
+    var replayed = firstPage(again);
+    assertEquals(3, replayed.incarnation(), "replay ends in the new incarnation");
+    assertEquals(List.of("dm:bob"), replayed.sessions().stream().map(imsync.core.Session::sessionId).toList());
+    assertEquals(1, replayed.version());
+  }
 }

@@ -203,7 +203,12 @@ class ConsoleBrowserTest {
     wait.until(d -> d.findElement(By.id("members-note")).getText().startsWith("Rebalanced by load"));
     browser.findElement(By.id("rebalance-count")).click();
     wait.until(d -> d.findElement(By.id("members-note")).getText().startsWith("Rebalanced by count"));
-    browser.findElement(By.cssSelector("#members tr[data-address='" + secondAddress + "'] button.drain")).click();
+    // the members table is redrawn with every refresh: a button found just before a redraw is looked up again
+    wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+        .until(d -> {
+          d.findElement(By.cssSelector("#members tr[data-address='" + secondAddress + "'] button.drain")).click();
+          return true;
+        });
     wait.until(d -> visible(d, By.id("dialog-ok"))).click();
     wait.until(d -> d.findElements(By.cssSelector("#members tr[data-address='" + secondAddress + "'] .status-up")).isEmpty());
     assertEquals(1, browser.findElements(By.cssSelector("#members tr[data-address='" + firstAddress + "'] .status-up")).size());

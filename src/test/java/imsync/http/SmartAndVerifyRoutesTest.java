@@ -40,7 +40,7 @@ class SmartAndVerifyRoutesTest extends OnTestNode {
   @Test
   void infoListsTheContractVersionsWithoutAuth() {
     JsonNode info = ok(api.get("/v1/info", null));
-    assertEquals("[\"v1\",\"v1.1\"]", info.get("api").toString());
+    assertEquals("[\"v1\",\"v1.1\",\"v1.2\"]", info.get("api").toString());
     assertTrue(info.get("version").isTextual());
     assertFalse(info.get("version").asText().isEmpty());
   }

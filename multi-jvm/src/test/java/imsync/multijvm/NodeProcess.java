@@ -53,6 +53,8 @@ final class NodeProcess {
   final int remotePort;
   final int managementPort;
   private final Layout layout;
+  /** Seed nodes given with explicit ports (see the five-argument constructor); null: the layout's. */
+  private final String seedNodes;
   private Process process;
 
   NodeProcess(int index) {
@@ -65,6 +67,31 @@ final class NodeProcess {
     this.httpPort = layout.httpBase() + index;
     this.remotePort = layout.remoteBase() + index;
     this.managementPort = layout.managementBase() + index;
+    this.seedNodes = null;
+  }
+
+  /** A node on the given ports (the standard layout otherwise), joining the cluster through {@code seedNodes}. */
+  NodeProcess(int index, int httpPort, int remotePort, int managementPort, String seedNodes) {
+    this.index = index;
+    this.layout = Layout.standard();
+    this.httpPort = httpPort;
+    this.remotePort = remotePort;
+    this.managementPort = managementPort;
+    this.seedNodes = seedNodes;
+  }
+
+  /** The same node (ports, seeds) as a new process: a restart. */
+  NodeProcess again() {
+    return seedNodes == null ? new NodeProcess(index, layout) : new NodeProcess(index, httpPort, remotePort, managementPort, seedNodes);
+  }
+
+  /** A port no one listens on now (the OS's choice), for a test cluster beside the fixed-port ones. */
+  static int freePort() {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   static String seeds() {
@@ -72,7 +99,7 @@ final class NodeProcess {
   }
 
   String address() {
-    return layout.address(index);
+    return seedNodes == null ? layout.address(index) : "akka://imsync@" + layout.host(index) + ":" + remotePort;
   }
 
   /** The JVM's process id (the fault suite names the node it kills). */
@@ -86,7 +113,8 @@ final class NodeProcess {
 
   NodeProcess start() {
     Path dir = LocalCassandra.projectDir();
-    File log = dir.resolve("target/multi-jvm/" + layout.logPrefix() + index + ".log").toFile();
+    String name = layout.logPrefix() + index + (seedNodes == null ? "" : "-" + httpPort);
+    File log = dir.resolve("target/multi-jvm/" + name + ".log").toFile();
     log.getParentFile().mkdirs();
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -105,7 +133,7 @@ final class NodeProcess {
     env.put("IMSYNC_HTTP_PORT", Integer.toString(httpPort));
     env.put("IMSYNC_REMOTE_PORT", Integer.toString(remotePort));
     env.put("IMSYNC_MANAGEMENT_PORT", Integer.toString(managementPort));
-    env.put("IMSYNC_SEED_NODES", layout.seeds());
+    env.put("IMSYNC_SEED_NODES", seedNodes == null ? layout.seeds() : seedNodes);
     env.put("IMSYNC_REMOTE_HOST", layout.host(index));
     env.put("IMSYNC_CASSANDRA", layout.cassandra());
     env.put("IMSYNC_CASSANDRA_RF", Integer.toString(layout.replicationFactor()));
