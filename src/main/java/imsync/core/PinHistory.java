@@ -32,7 +32,8 @@ public final class PinHistory {
     }
   }
 
-  private final ArrayDeque<Before> entries = new ArrayDeque<>();
+  /** Made on the first change: most accounts never pin anything, and an empty deque is ~100 B on each. */
+  private ArrayDeque<Before> entries;
   /** Every change at a version above this one is in {@link #entries}. */
   private long completeAfter;
 
@@ -43,7 +44,7 @@ public final class PinHistory {
   /** A history restored from a snapshot: {@code entries} oldest first. */
   public PinHistory(long completeAfter, List<Before> entries) {
     this.completeAfter = completeAfter;
-    this.entries.addAll(entries);
+    if (!entries.isEmpty()) this.entries = new ArrayDeque<>(entries);
   }
 
   public long completeAfter() {
@@ -52,7 +53,7 @@ public final class PinHistory {
 
   /** Oldest first. */
   public List<Before> entries() {
-    return List.copyOf(entries);
+    return entries == null ? List.of() : List.copyOf(entries);
   }
 
   /** Whether the pins as of {@code version} are known. */
@@ -62,6 +63,7 @@ public final class PinHistory {
 
   /** Notes that {@code before} (pins and position of a group) stopped being current at {@code version}. */
   void record(long version, Group before) {
+    if (entries == null) entries = new ArrayDeque<>(4);
     entries.addLast(new Before(version, before.groupId(), before.position(), before.pinned()));
     while (entries.size() > MAX_ENTRIES) completeAfter = Math.max(completeAfter, entries.removeFirst().version());
   }
@@ -75,7 +77,7 @@ public final class PinHistory {
     if (!covers(version)) throw new IllegalArgumentException("pins at " + version + " are past the kept history");
     // the oldest change after the version holds the state at the version: walk back, the last put wins
     Map<String, Before> then = new HashMap<>();
-    for (Iterator<Before> it = entries.descendingIterator(); it.hasNext(); ) {
+    for (Iterator<Before> it = entries == null ? java.util.Collections.emptyIterator() : entries.descendingIterator(); it.hasNext(); ) {
       Before b = it.next();
       if (b.version() <= version) break;
       then.put(b.groupId(), b);
