@@ -181,6 +181,20 @@ class ChaosTest {
     }
   }
 
+  /** Ready is not yet serving: the first account start on a fresh node may answer 503 for a while. */
+  void awaitServing() {
+    await(() -> {
+      try {
+        serverVersion();
+        return true;
+      } catch (IOException e) {
+        return false;
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+    }, LONG, "the node to serve the account");
+  }
+
   long serverVersion() throws IOException, InterruptedException {
     return call("GET", "/v1/groups", RealNode.token("device", account, "checker"), null).path("version").asLong();
   }
@@ -200,6 +214,7 @@ class ChaosTest {
   @Test
   void theMirrorConvergesThroughCutsNodeRestartsAndClientRestarts() throws Exception {
     String web = RealNode.token("device", account, "web");
+    awaitServing();
     call("POST", "/v1/groups", web, "{\"group_id\":\"work\",\"name\":\"Work\"}");
     Writer writer = new Writer();
     Thread writerThread = new Thread(writer, "chaos-writer");
