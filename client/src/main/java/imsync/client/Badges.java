@@ -50,7 +50,8 @@ public final class Badges {
     this.groups = Collections.unmodifiableMap(new LinkedHashMap<>(groups));
   }
 
-  static Badges compute(Map<String, Session> sessions, Iterable<Group> groupsInOrder) {
+  /** The badges of {@code sessions} for each of the groups (in display order). */
+  public static Badges compute(Map<String, Session> sessions, Iterable<Group> groupsInOrder) {
     Map<String, Count> per = new LinkedHashMap<>();
     for (Group g : groupsInOrder) {
       long n = 0;

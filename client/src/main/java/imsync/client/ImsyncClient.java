@@ -334,7 +334,7 @@ public final class ImsyncClient implements AutoCloseable {
   private PendingAction enqueue(PendingAction action) {
     // stored before this returns: the action survives a crash from here on
     PendingAction stored = store.enqueue(action);
-    loop.execute(() -> {
+    onLoopAsync(() -> {
       queue.add(stored);
       refresh();
       if (state.kind == ClientState.Kind.LIVE) {

@@ -216,6 +216,10 @@ class ChaosTest {
     String web = RealNode.token("device", account, "web");
     awaitServing();
     call("POST", "/v1/groups", web, "{\"group_id\":\"work\",\"name\":\"Work\"}");
+    // a session the writer never touches: a drift of it can only be found by the repair
+    call("POST", "/v1/ingest", RealNode.token("service", null, null), "{\"events\":[{\"type\":\"message\",\"account_ids\":[\""
+        + account + "\"],\"session_id\":\"dm:quiet\",\"session_kind\":\"direct\",\"title\":\"Quiet\",\"seq\":1,"
+        + "\"sender_id\":\"peer9\",\"preview\":\"hello\",\"ts\":" + System.currentTimeMillis() + "}]}");
     Writer writer = new Writer();
     Thread writerThread = new Thread(writer, "chaos-writer");
     Path file = dir.resolve("mirror.db");
@@ -268,20 +272,26 @@ class ChaosTest {
       awaitWriterProgress(writer, 20);
       try (SqliteStore store = new SqliteStore(file)) {
         MirrorStore.Snapshot s = store.load();
-        List<Session> stored = new ArrayList<>(s.sessions.values());
-        Session stale = stored.get(0).with(o -> o.put("version", 1).put("title", "stale"));
-        store.apply(new MirrorStore.Batch(false, List.of(stale), List.of(stored.get(1).id()), List.of(), List.of(), null, 0));
+        Session quiet = s.sessions.get("dm:quiet");
+        Session stale = quiet.with(o -> o.put("version", 1).put("title", "stale"));
+        Session ghost = quiet.with(o -> o.put("session_id", "dm:ghost").put("version", 3));
+        String lost = s.sessions.keySet().stream().filter(id -> !id.equals("dm:quiet")).findFirst().orElseThrow();
+        store.apply(new MirrorStore.Batch(false, List.of(stale, ghost), List.of(lost), List.of(), List.of(), null, 0));
       }
       int pagesBefore = pages.size();
+      int mismatchedBefore = mismatchedBuckets.get();
       ImsyncClient second = client(file, proxy);
       try {
         second.start();
         awaitCaughtUp(second, LONG);
         assertFalse(pages.get(pagesBefore).reset, "the restarted client resumed from its stored cursor");
-        assertTrue(mismatchedBuckets.get() >= 1, "the drift was found by digest");
+        assertTrue(mismatchedBuckets.get() > mismatchedBefore, "the drift was found by digest");
+        MirrorSnapshot repaired = second.snapshot();
+        assertFalse(repaired.sessions.containsKey("dm:ghost"), "a session the server does not have is gone");
+        assertEquals("Quiet", repaired.sessions.get("dm:quiet").title(), "the stale session is the server's again");
 
         // cuts at random moments while the writer goes on
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 5; i++) {
           awaitWriterProgress(writer, 5 + random.nextInt(20));
           int cutAt = states.size();
           proxy.sever();
@@ -292,6 +302,10 @@ class ChaosTest {
         awaitCaughtUp(second, LONG);
         await(() -> second.snapshot().pending.isEmpty(), LONG, "the queue to be empty");
         assertConverged(second);
+        System.out.printf("chaos: %d writer steps accepted, %d sessions at version %d, %d state changes (%d offline), %d pages, "
+            + "%d repairs (%d buckets mismatched)%n", writer.accepted.get(), second.snapshot().sessions.size(), second.snapshot().version,
+            states.size(), states.stream().filter(x -> x.kind == ClientState.Kind.OFFLINE).count(), pages.size(), repairs.get(),
+            mismatchedBuckets.get());
       } finally {
         second.close();
       }
