@@ -73,7 +73,9 @@ public final class ImsyncApi {
   }
 
   private JsonNode call(String route, String method, String path, ObjectNode body) throws IOException {
-    HttpUrl url = base.newBuilder().encodedPath(path).build();
+    // a base URL with a path (a node behind a reverse proxy at /imsync/) keeps it
+    String prefix = base.encodedPath().endsWith("/") ? base.encodedPath().substring(0, base.encodedPath().length() - 1) : base.encodedPath();
+    HttpUrl url = base.newBuilder().encodedPath(prefix + path).build();
     RequestBody rb = body == null ? (method.equals("GET") || method.equals("DELETE") ? null : RequestBody.create("{}", JSON))
         : RequestBody.create(Json.write(body), JSON);
     Request request = new Request.Builder().url(url).method(method, rb).header("Authorization", "Bearer " + token.get()).build();
