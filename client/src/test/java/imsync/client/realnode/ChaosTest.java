@@ -48,7 +48,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The SDK against a real node and a real Cassandra, under chaos. While a writer ingests messages and another
  * device acts on the account, the client's connection is cut (through {@link ChaosProxy}) at random moments,
  * taken down while the user acts offline, the node is killed and restarted, and the client itself is closed
- * and started again on its SQLite store, which is tampered with meanwhile (a restored backup). At the end the
+ * and started again on its SQLite store, also as a process of its own killed with SIGKILL while live and acting,
+ * and the store is tampered with meanwhile (a restored backup). At the end the
  * mirror equals a fresh first sync, the list changes every view emitted replay onto an empty list to the
  * view's list, and every badge equals the server's aggregates.
  */
@@ -268,6 +269,10 @@ class ChaosTest {
         client.close();
       }
 
+      // the client as a process of its own (the demo terminal on the same store), killed with SIGKILL while it
+      // is live, taking actions and applying frames: whatever it was writing, the store must still open and resume
+      killClientProcess(file, proxy, writer);
+
       // the client is gone for a while; its stored mirror drifts (a restored backup): a session lost, one stale
       awaitWriterProgress(writer, 20);
       try (SqliteStore store = new SqliteStore(file)) {
@@ -314,6 +319,36 @@ class ChaosTest {
       writerThread.join(10_000);
     }
     assertTrue(repairs.get() >= 4, "a repair after every reconnect: " + repairs.get());
+  }
+
+  void killClientProcess(Path file, ChaosProxy proxy, Writer writer) throws Exception {
+    Path screen = dir.resolve("demo-screen.txt");
+    Process demo = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+        "-cp", System.getProperty("java.class.path"), "imsync.client.demo.TerminalDemo",
+        "--url", "http://127.0.0.1:" + proxy.port(), "--token", RealNode.token("device", account, "phone"),
+        "--account", account, "--store", file.toString())
+        .redirectErrorStream(true).redirectOutput(screen.toFile()).start();
+    try {
+      await(() -> {
+        if (!demo.isAlive()) throw new AssertionError("the demo process exited: " + readQuietly(screen));
+        return readQuietly(screen).contains("LIVE (stream)");
+      }, LONG, "the client process to go live");
+      java.io.Writer stdin = new java.io.OutputStreamWriter(demo.getOutputStream(), java.nio.charset.StandardCharsets.UTF_8);
+      stdin.write("r 1\nu 2\nd 3 from a process about to die\nm 4\n");
+      stdin.flush();
+      awaitWriterProgress(writer, random.nextInt(8));
+    } finally {
+      demo.destroyForcibly();
+      assertTrue(demo.waitFor(30, TimeUnit.SECONDS), "the client process is gone");
+    }
+  }
+
+  static String readQuietly(Path file) {
+    try {
+      return java.nio.file.Files.readString(file, java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
+    }
   }
 
   void awaitWriterProgress(Writer writer, int steps) {
