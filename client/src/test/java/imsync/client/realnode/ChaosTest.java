@@ -55,7 +55,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ChaosTest {
   static final Duration LONG = Duration.ofSeconds(90);
-  static final String[] VIEWS = {null, "inbox", "archive", "work"};
+  static final String[] VIEWS = {null, "inbox", "archive", "work", "unread"};
 
   @TempDir
   Path dir;
@@ -217,6 +217,8 @@ class ChaosTest {
     String web = RealNode.token("device", account, "web");
     awaitServing();
     call("POST", "/v1/groups", web, "{\"group_id\":\"work\",\"name\":\"Work\"}");
+    // a smart folder: the client evaluates its rule locally, for its list and its badge
+    call("POST", "/v1/groups", web, "{\"group_id\":\"unread\",\"name\":\"Unread\",\"rule\":{\"unread\":true,\"exclude\":[\"dm:u1\"]}}");
     // a session the writer never touches: a drift of it can only be found by the repair
     call("POST", "/v1/ingest", RealNode.token("service", null, null), "{\"events\":[{\"type\":\"message\",\"account_ids\":[\""
         + account + "\"],\"session_id\":\"dm:quiet\",\"session_kind\":\"direct\",\"title\":\"Quiet\",\"seq\":1,"
