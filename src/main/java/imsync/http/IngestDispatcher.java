@@ -98,8 +98,13 @@ public final class IngestDispatcher {
       double sample = (count - paceSampledCount) * 1e9 / since;
       paceSampledAt = now;
       paceSampledCount = count;
-      // an idle node keeps its last pace: a burst after a pause is judged by what the node did last
-      if (sample > 0) partsPerSecond = partsPerSecond == 0 ? sample : 0.7 * partsPerSecond + 0.3 * sample;
+      // Only a busy node's pace lowers the estimate: while nothing waits, completions only show how much
+      // arrived, and letting that lower the budget would shed more, so less would arrive (a spiral down
+      // seen in the scale bench, where shed callers wait Retry-After). An idle node keeps its last pace.
+      boolean busy = queue.size() > 0;
+      if (sample > 0 && (busy || sample > partsPerSecond)) {
+        partsPerSecond = partsPerSecond == 0 ? sample : 0.7 * partsPerSecond + 0.3 * sample;
+      }
     }
     return partsPerSecond;
   }
