@@ -85,6 +85,10 @@ public final class ScaleBenchmark {
                double syncP50, double syncP99, double syncMax, int syncNot200, int syncOver1s) {}
 
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("--plot")) {
+      replot(Arrays.copyOfRange(args, 1, args.length));
+      return;
+    }
     int[] stages = args.length == 0 ? new int[] {10_000, 100_000, 1_000_000} : Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
     for (int s : stages) if (s % MEMBERS != 0) throw new IllegalArgumentException("stages must be multiples of " + MEMBERS);
     int largest = Arrays.stream(stages).max().orElseThrow();
@@ -431,6 +435,23 @@ public final class ScaleBenchmark {
   }
 
   // ------------------------------------------------------------------------------------------ plot
+
+  /**
+   * {@code --plot ACCOUNTS,NEW/S,EXISTING/S,RAW/S,HEAP,P99 ...}: draws the PNG again from a run's printed
+   * figures (one argument per stage), for a run whose PNG a later, smaller run overwrote.
+   */
+  static void replot(String[] stages) throws java.io.IOException {
+    List<Stage> rows = new ArrayList<>();
+    for (String st : stages) {
+      double[] f = Arrays.stream(st.split(",")).mapToDouble(Double::parseDouble).toArray();
+      Round intoNew = new Round("into new", (long) f[1], 1, 0, 0, 0, 0, 0);
+      Round intoExisting = new Round("into existing", (long) f[2], 1, 0, 0, 0, 0, 0);
+      rows.add(new Stage((int) f[0], intoNew, 0, intoExisting, f[3], f[4], 0, f[5], 0, 0, 0));
+    }
+    Path png = Path.of(System.getProperty("imsync.project.dir", ".")).resolve(System.getProperty("bench.scale.png", "docs/scale.png"));
+    plot(rows, png.toFile());
+    System.out.println("wrote " + png);
+  }
 
   static void plot(List<Stage> stages, File png) throws java.io.IOException {
     XYSeries intoNew = new XYSeries("into new accounts");

@@ -723,7 +723,7 @@ public final class AccountEntity
       snapshotSequenceNr = Math.max(snapshotSequenceNr, sc.metadata().sequenceNr());
       // two snapshots now cover the events up to the previous one: they may go (see EventRetention)
       if (!settings.deleteEventsOnSnapshot() && previous > 0 && previous < snapshotSequenceNr) {
-        EventRetention.get(ctx.getSystem()).trim(sc.metadata().persistenceId(), previous);
+        EventRetention.get(ctx.getSystem()).trim(sc.metadata().persistenceId(), previous, snapshotSequenceNr);
       }
     }
   }

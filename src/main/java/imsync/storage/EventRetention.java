@@ -28,6 +28,8 @@ import scala.jdk.javaapi.FutureConverters;
 public final class EventRetention implements Extension {
   private final BoundedSourceQueue<Trim> queue;
   private final boolean enabled;
+  /** The latest events always kept, whatever the snapshots: an operator's session history reads them. */
+  private final long keepEvents;
 
   private record Trim(String persistenceId, long toSequenceNr) {}
 
@@ -36,9 +38,11 @@ public final class EventRetention implements Extension {
     this.enabled = c.hasPath("imsync.retention.enabled") && c.getBoolean("imsync.retention.enabled");
     if (!enabled) {
       queue = null;
+      keepEvents = 0;
       return;
     }
     Config r = c.getConfig("imsync.retention");
+    keepEvents = r.getLong("keep-events");
     Cleanup cleanup = new Cleanup(system);
     int perSecond = r.getInt("deletes-per-second");
     queue = Source.<Trim>queue(r.getInt("max-waiting"))
@@ -58,9 +62,15 @@ public final class EventRetention implements Extension {
     }
   }
 
-  /** Asks for the events up to {@code toSequenceNr} to go, some time later; false when dropped (queue full, off). */
-  public boolean trim(String persistenceId, long toSequenceNr) {
-    if (!enabled || toSequenceNr <= 0) return false;
+  /**
+   * After a snapshot at {@code latestSnapshot}, with the one before at {@code previousSnapshot}: asks for the
+   * events up to the previous one to go, some time later, but never the latest {@code keep-events}. False when
+   * there is nothing to trim or it was dropped (queue full, off).
+   */
+  public boolean trim(String persistenceId, long previousSnapshot, long latestSnapshot) {
+    if (!enabled) return false;
+    long toSequenceNr = Math.min(previousSnapshot, latestSnapshot - keepEvents);
+    if (toSequenceNr <= 0) return false;
     return queue.offer(new Trim(persistenceId, toSequenceNr)) == akka.stream.QueueOfferResult.enqueued();
   }
 

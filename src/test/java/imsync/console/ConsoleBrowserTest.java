@@ -46,7 +46,9 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  */
 @ExtendWith(LocalCassandra.class)
 class ConsoleBrowserTest {
-  private static final String ACCOUNT = "console-alice";
+  // a fresh account each run: the test Cassandra is shared across runs, and a reused account's message
+  // (seq 1 again) would be ignored, leaving the session history only to what the retention job kept
+  private static final String ACCOUNT = "console-alice-" + System.currentTimeMillis() % 1_000_000;
   private static final String SESSION = "dm-console-bob";
   private static final Duration PATIENCE = Duration.ofSeconds(60);
 

@@ -27,7 +27,7 @@ class EventRetentionTest {
   @Test
   void eventsCoveredByTwoSnapshotsGoAndTheAccountRecoversWhole() {
     String account = Api.uniqueAccount("trim");
-    String config = "imsync.snapshot.every = 5";
+    String config = "imsync.snapshot.every = 5\nimsync.retention.keep-events = 0";
     try (TestNode node = TestNode.start(config)) {
       Api api = node.api();
       for (int seq = 1; seq <= 12; seq++) api.message("dm:peer", seq, "peer", 1_700_000_000_000L + seq, account);
