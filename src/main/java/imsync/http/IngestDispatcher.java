@@ -85,8 +85,9 @@ public final class IngestDispatcher {
   public boolean admits(int parts) {
     int waiting = queue.size();
     double budget = Math.max(4.0 * parallelism, pace() * deadline.toMillis() / 2000.0);
-    // an empty queue takes any call: a call larger than the budget would otherwise never get in
-    return waiting + parts <= capacity && (waiting == 0 || waiting + parts <= budget);
+    // an empty queue takes any call: one larger than the budget (or than max-waiting: what does not fit the
+    // queue is then shed part by part and named in the 503's retry list) would otherwise never get in
+    return waiting == 0 || (waiting + parts <= capacity && waiting + parts <= budget);
   }
 
   /** Parts finished per second, smoothed; sampled at most every 250 ms by whoever asks. */
