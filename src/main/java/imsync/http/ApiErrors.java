@@ -23,6 +23,13 @@ public final class ApiErrors {
     return response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", message).addHeader(RetryAfter.create((long) retryAfterSeconds));
   }
 
+  /** A 503 with Retry-After whose body (the error shape plus fields of its own) the caller wrote. */
+  public static HttpResponse unavailable(byte[] body, int retryAfterSeconds) {
+    return HttpResponse.create().withStatus(StatusCodes.SERVICE_UNAVAILABLE)
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body))
+        .addHeader(RetryAfter.create((long) retryAfterSeconds));
+  }
+
   public static HttpResponse of(ApiException e) {
     return response(e.status, e.code, e.getMessage());
   }

@@ -110,11 +110,6 @@ public final class IngestDispatcher {
     return partsPerSecond;
   }
 
-  /** Deliveries waiting for a slot. */
-  public int waiting() {
-    return queue.size();
-  }
-
   /** The call's deadline as an absolute {@link System#nanoTime()}. */
   public long deadlineFromNow() {
     return System.nanoTime() + deadline.toNanos();

@@ -96,9 +96,7 @@ public final class IngestRoutes extends HttpSupport {
       });
       o.endArray().endObject();
     });
-    return HttpResponse.create().withStatus(akka.http.javadsl.model.StatusCodes.SERVICE_UNAVAILABLE)
-        .withEntity(akka.http.javadsl.model.HttpEntities.create(akka.http.javadsl.model.ContentTypes.APPLICATION_JSON, body))
-        .addHeader(akka.http.javadsl.model.headers.RetryAfter.create((long) settings.retryAfterSeconds()));
+    return ApiErrors.unavailable(body, settings.retryAfterSeconds());
   }
 
   /** One recipient's part of a call: its items in call order and the index of the event each came from. */

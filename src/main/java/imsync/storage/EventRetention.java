@@ -74,11 +74,6 @@ public final class EventRetention implements Extension {
     return queue.offer(new Trim(persistenceId, toSequenceNr)) == akka.stream.QueueOfferResult.enqueued();
   }
 
-  /** Trims waiting. */
-  public int waiting() {
-    return enabled ? queue.size() : 0;
-  }
-
   public static EventRetention get(akka.actor.typed.ActorSystem<?> system) {
     return Id.INSTANCE.get(akka.actor.typed.javadsl.Adapter.toClassic(system));
   }
