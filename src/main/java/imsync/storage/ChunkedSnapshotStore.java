@@ -15,6 +15,7 @@ import akka.serialization.SerializationExtension;
 import akka.serialization.Serializers;
 import akka.stream.alpakka.cassandra.javadsl.CassandraSession;
 import akka.stream.alpakka.cassandra.javadsl.CassandraSessionRegistry;
+import com.datastax.oss.driver.api.core.cql.AsyncResultSet;
 import com.datastax.oss.driver.api.core.cql.BoundStatement;
 import com.datastax.oss.driver.api.core.cql.PreparedStatement;
 import com.datastax.oss.driver.api.core.cql.Row;
@@ -64,8 +65,12 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   private final String legacyPlugin;
   private final Duration legacyTimeout;
   private final CompletionStage<Done> schemaReady;
-  /** Whether the legacy plugin's table exists at all: a fresh install never had snapshots there. */
-  private final CompletionStage<Boolean> legacyTableExists;
+  /**
+   * Whether loads look in the legacy table: only when it held rows when this store started. Nothing writes
+   * there any more, so a table empty then stays empty, and a fresh install (or one whose old snapshots are
+   * all gone) saves every account without a snapshot here a read and a query stream on each recovery.
+   */
+  private final CompletionStage<Boolean> legacyLoads;
   private final String legacyTable;
 
   private CompletionStage<PreparedStatement> insertChunk;
@@ -107,7 +112,21 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
     }
     this.schemaReady = ready;
     this.legacyTable = config.getString("legacy-table");
-    this.legacyTableExists = legacyTableNow();
+    this.legacyLoads = legacyTableNow().thenComposeAsync(exists -> exists ? legacyHasRows() : CompletableFuture.completedFuture(false), DIRECT);
+  }
+
+  /** One row of the legacy table, if any; when the read fails, assume rows (the safe side). */
+  private CompletionStage<Boolean> legacyHasRows() {
+    return session.selectOne(com.datastax.oss.driver.api.core.cql.SimpleStatement
+            .newInstance("SELECT persistence_id FROM " + keyspace + "." + legacyTable + " LIMIT 1").setExecutionProfileName(readProfile))
+        .handle((row, failure) -> {
+          if (failure != null) {
+            log().warning("could not tell whether the legacy snapshot table {} has rows ({}); loads will look there", legacyTable, failure.toString());
+            return true;
+          }
+          if (row.isEmpty()) log().info("legacy snapshot table {} is empty: loads will not look there", legacyTable);
+          return row.isPresent();
+        });
   }
 
   /** Whether the legacy table exists, from the driver's schema metadata (kept current by schema events). */
@@ -168,6 +187,23 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
     selectAnyChunk = prepared("SELECT sequence_nr FROM " + c + " WHERE persistence_id = ? AND sequence_nr <= ? LIMIT 1");
   }
 
+  /**
+   * Every row of a read, straight from the driver: Alpakka's selectAll materializes an Akka stream per query,
+   * which on a recovery-heavy load (fan-out into new accounts) was a visible share of the node's CPU.
+   */
+  private CompletionStage<List<Row>> rows(BoundStatement statement) {
+    return session.underlying()
+        .thenComposeAsync(cs -> cs.executeAsync(statement), DIRECT)
+        .thenComposeAsync(rs -> allRows(rs, new ArrayList<>()), DIRECT);
+  }
+
+  private static CompletionStage<List<Row>> allRows(AsyncResultSet rs, List<Row> into) {
+    for (Row r : rs.currentPage()) into.add(r);
+    return rs.hasMorePages()
+        ? rs.fetchNextPage().thenComposeAsync(next -> allRows(next, into), DIRECT)
+        : CompletableFuture.completedFuture(into);
+  }
+
   private BoundStatement read(PreparedStatement ps, Object... values) {
     return ps.bind(values).setExecutionProfileName(readProfile);
   }
@@ -218,7 +254,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
   @Override
   public Future<Optional<SelectedSnapshot>> doLoadAsync(String persistenceId, SnapshotSelectionCriteria criteria) {
     CompletionStage<Optional<SelectedSnapshot>> result = selectHeaders
-        .thenComposeAsync(ps -> session.selectAll(read(ps, persistenceId, criteria.maxSequenceNr(), criteria.minSequenceNr())), DIRECT)
+        .thenComposeAsync(ps -> rows(read(ps, persistenceId, criteria.maxSequenceNr(), criteria.minSequenceNr())), DIRECT)
         .thenComposeAsync(rows -> {
           List<Header> candidates = new ArrayList<>();
           for (Row r : rows) {
@@ -238,7 +274,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
     if (i == candidates.size()) return CompletableFuture.failedFuture(last);
     Header h = candidates.get(i);
     return selectChunks
-        .thenComposeAsync(ps -> session.selectAll(read(ps, pid, h.sequenceNr())), DIRECT)
+        .thenComposeAsync(ps -> rows(read(ps, pid, h.sequenceNr())), DIRECT)
         .thenApplyAsync(rows -> Optional.of(SelectedSnapshot.create(new SnapshotMetadata(pid, h.sequenceNr(), h.timestamp()),
             deserialize(h, rows))), executor)
         .handleAsync((ok, err) -> err == null
@@ -269,7 +305,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
 
   /** Snapshots stored before this store, by the plugin named in legacy-plugin. */
   private CompletionStage<Optional<SelectedSnapshot>> loadLegacy(String pid, SnapshotSelectionCriteria criteria) {
-    return legacyTableExists.thenComposeAsync(exists -> exists ? askLegacy(pid, criteria) : CompletableFuture.completedFuture(Optional.empty()), DIRECT);
+    return legacyLoads.thenComposeAsync(look -> look ? askLegacy(pid, criteria) : CompletableFuture.completedFuture(Optional.empty()), DIRECT);
   }
 
   private CompletionStage<Optional<SelectedSnapshot>> askLegacy(String pid, SnapshotSelectionCriteria criteria) {
@@ -369,7 +405,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
       return FutureConverters.asScala(done);
     }
     CompletionStage<Void> done = selectHeaders
-        .thenComposeAsync(ps -> session.selectAll(read(ps, pid, c.maxSequenceNr(), c.minSequenceNr())), DIRECT)
+        .thenComposeAsync(ps -> rows(read(ps, pid, c.maxSequenceNr(), c.minSequenceNr())), DIRECT)
         .thenComposeAsync(rows -> {
           CompletionStage<Void> all = CompletableFuture.completedFuture(null);
           for (Row r : rows) {
