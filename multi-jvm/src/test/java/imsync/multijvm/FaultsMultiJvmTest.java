@@ -2,6 +2,7 @@ package imsync.multijvm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import com.datastax.oss.driver.api.core.ConsistencyLevel;
 import com.datastax.oss.driver.api.core.CqlSession;
@@ -147,6 +148,7 @@ class FaultsMultiJvmTest {
     for (String f : faults) assertTrue(ALL_FAULTS.contains(f), "unknown fault " + f + "; faults: " + ALL_FAULTS);
     Map<String, Throwable> failed = new LinkedHashMap<>();
     for (String fault : faults) {
+      logMarks = markLogs();
       try {
         switch (fault) {
           case "cassandra-node-kill" -> cassandraNodeKill();
@@ -298,38 +300,56 @@ class FaultsMultiJvmTest {
    * Seconds from {@code t0} until every test account accepted a write through one of {@code via}, within
    * {@code timeout}. Each account is sent a write every {@link #PROBE_EVERY} until one is acknowledged, without
    * waiting for the earlier ones: a write sent to a dead node's shard before the cluster noticed waits for its
-   * ask timeout, but the account may take a later one at once. The figure is the last account's first 200.
+   * ask timeout, but the account may take a later one at once. Each account's writes go through the nodes in turn.
+   * The figure is the last account's first 200. When an account took none, the failure names for each such account
+   * its last answer through every node, where it and its shard live, and the node log lines about it since the
+   * fault started ({@link #explainStuck}).
    */
   private static double awaitFullService(long t0, Duration timeout, List<NodeProcess> via) {
     long deadline = System.nanoTime() + timeout.toNanos();
     java.util.concurrent.atomic.AtomicLongArray answeredAt = new java.util.concurrent.atomic.AtomicLongArray(ACCOUNTS);
-    long attempt = 0;
+    List<Map<String, String>> answers = new ArrayList<>();
+    for (int a = 0; a < ACCOUNTS; a++) answers.add(new ConcurrentHashMap<>());
+    long round = 0;
     while (System.nanoTime() < deadline) {
       boolean all = true;
       for (int a = 0; a < ACCOUNTS; a++) {
         if (answeredAt.get(a) != 0) continue;
         all = false;
         int account = a;
-        probeAsync(a, via.get((int) (attempt++ % via.size()))).thenAccept(ok -> {
+        // each account's probes go round every node in turn: one shared counter over the unanswered accounts sent
+        // each account through the same node round after round whenever their number was a multiple of the nodes'
+        probeAsync(a, via.get((int) ((a + round) % via.size())), answers.get(a)).thenAccept(ok -> {
           if (ok) answeredAt.compareAndSet(account, 0, System.nanoTime());
         });
       }
       if (all) break;
+      round++;
       LockSupport.parkNanos(PROBE_EVERY.toNanos()); // the probes' cadence
     }
-    long last = 0;
-    for (int a = 0; a < ACCOUNTS; a++) {
-      assertTrue(answeredAt.get(a) != 0, "account " + IDS[a] + " took no write within " + timeout.toSeconds() + " s");
-      last = Math.max(last, answeredAt.get(a));
+    List<Integer> stuck = new ArrayList<>();
+    for (int a = 0; a < ACCOUNTS; a++) if (answeredAt.get(a) == 0) stuck.add(a);
+    if (!stuck.isEmpty()) {
+      StringBuilder why = new StringBuilder();
+      for (int a : stuck) why.append(explainStuck(a, (System.nanoTime() - t0) / 1e9, answers.get(a), via));
+      System.out.print(why);
+      fail(stuck.size() + " account(s) took no write within " + timeout.toSeconds() + " s:" + why);
     }
+    long last = 0;
+    for (int a = 0; a < ACCOUNTS; a++) last = Math.max(last, answeredAt.get(a));
     return (last - t0) / 1e9;
   }
 
   private static final Duration PROBE_EVERY = Duration.ofMillis(250);
   private static final java.net.http.HttpClient PROBES = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private static final java.time.format.DateTimeFormatter CLOCK = java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss.SSS")
+      .withZone(java.time.ZoneId.systemDefault());
 
-  /** One write to the account's probe session (not the traffic's): whether it was acknowledged. */
-  private static java.util.concurrent.CompletableFuture<Boolean> probeAsync(int a, NodeProcess via) {
+  /**
+   * One write to the account's probe session (not the traffic's): whether it was acknowledged. Its answer (time,
+   * status, body) or failure goes to {@code answers} under the node's index: the last one per node is kept.
+   */
+  private static java.util.concurrent.CompletableFuture<Boolean> probeAsync(int a, NodeProcess via, Map<String, String> answers) {
     long seq;
     synchronized (probeSeqs) {
       seq = ++probeSeqs[a];
@@ -339,8 +359,100 @@ class FaultsMultiJvmTest {
     java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + via.httpPort + "/v1/ingest"))
         .timeout(Duration.ofSeconds(15)).header("Authorization", "Bearer " + Api.serviceToken()).header("Content-Type", "application/json")
         .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build();
-    return PROBES.sendAsync(request, java.net.http.HttpResponse.BodyHandlers.discarding())
-        .handle((r, failure) -> failure == null && r.statusCode() == 200);
+    String sentAt = CLOCK.format(java.time.Instant.now());
+    return PROBES.sendAsync(request, java.net.http.HttpResponse.BodyHandlers.ofString()).handle((r, failure) -> {
+      String answer = failure != null ? "no answer (" + failure + ")" : r.statusCode() + " " + abbreviate(r.body(), 300);
+      answers.put("node " + via.index, "seq " + seq + " sent " + sentAt + ", answered " + CLOCK.format(java.time.Instant.now()) + ": " + answer);
+      return failure == null && r.statusCode() == 200;
+    });
+  }
+
+  private static String abbreviate(String s, int max) {
+    String one = s.replace('\n', ' ');
+    return one.length() <= max ? one : one.substring(0, max) + "...";
+  }
+
+  /**
+   * Why account {@code a} took no write: its last probe answers by node, where its shard runs and who answers for
+   * it (asked once on every live node), and the node log lines since the fault that name the account or its shard.
+   */
+  private static String explainStuck(int a, double secondsSinceFault, Map<String, String> answers, List<NodeProcess> via) {
+    String id = IDS[a];
+    String shard = imsync.http.AdminRoutes.shardOf(id, 300);
+    StringBuilder b = new StringBuilder(String.format("%n[faults] stuck account %s (shard %s), %.1f s after the fault, probes through %s%n",
+        id, shard, secondsSinceFault, via.stream().map(n -> "node " + n.index).toList()));
+    new java.util.TreeMap<>(answers).forEach((node, answer) -> b.append("[faults]   last probe via ").append(node).append(": ")
+        .append(answer).append('\n'));
+    for (NodeProcess n : nodes) {
+      if (!n.alive()) {
+        b.append("[faults]   node ").append(n.index).append(": not running\n");
+        continue;
+      }
+      b.append("[faults]   node ").append(n.index).append(" GET /admin/accounts/").append(id).append(": ")
+          .append(quickGet(n, "/admin/accounts/" + id, node -> node.path("node").asText() + " (shard " + node.path("shard_id").asText() + ")"))
+          .append("; /admin/shards: ").append(quickGet(n, "/admin/shards", node -> {
+            for (JsonNode s : node.path("shards")) if (s.path("shard_id").asText().equals(shard)) return s.toString();
+            return "shard " + shard + " runs on no node that answered";
+          })).append('\n');
+    }
+    java.util.regex.Pattern mentions = java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(id) + "(?![0-9])"
+        + "|(?i)shard[^0-9,\\]]{0,3}" + shard + "(?![0-9])|/Account/" + shard + "(?![0-9])|rebalanc.*[\\[, ]" + shard + "[,\\]]");
+    Map<Integer, List<String>> lines = logLinesByNode(logMarks, l -> mentions.matcher(l).find());
+    lines.forEach((node, ls) -> {
+      b.append("[faults]   faults-node-").append(node).append(".log since the fault, lines naming ").append(id).append(" or shard ")
+          .append(shard).append(": ").append(ls.size()).append(ls.size() > 80 ? " (the last 80)" : "").append('\n');
+      for (String l : ls.subList(Math.max(0, ls.size() - 80), ls.size())) b.append("[faults]     ").append(abbreviate(l, 400)).append('\n');
+    });
+    return b.toString();
+  }
+
+  /** One GET with a short timeout, for diagnostics: the status and {@code show} of the body, or why there was none. */
+  private static String quickGet(NodeProcess n, String path, java.util.function.Function<JsonNode, String> show) {
+    try {
+      Api.Response r = n.api().call("GET", path, OP, null, Duration.ofSeconds(8));
+      return r.status() + (r.status() == 200 && r.body() != null ? " " + show.apply(r.body()) : " " + abbreviate(r.raw().body(), 200));
+    } catch (RuntimeException | AssertionError e) {
+      return "no answer (" + e.getMessage() + ")";
+    }
+  }
+
+  // ------------------------------------------------------------------ node logs
+
+  /** Where each node's log ended when the current fault started (the logs are appended to across restarts). */
+  private static volatile long[] logMarks = new long[3];
+
+  private static Path nodeLog(int index) {
+    return DIR.resolve("target/multi-jvm/" + layout.logPrefix() + index + ".log");
+  }
+
+  private static long[] markLogs() {
+    long[] marks = new long[3];
+    for (int i = 0; i < 3; i++) {
+      try {
+        marks[i] = Files.exists(nodeLog(i)) ? Files.size(nodeLog(i)) : 0;
+      } catch (IOException e) {
+        marks[i] = 0;
+      }
+    }
+    return marks;
+  }
+
+  /** The lines of node {@code i}'s log written since {@code marks} that {@code select}, by node. */
+  private static Map<Integer, List<String>> logLinesByNode(long[] marks, java.util.function.Predicate<String> select) {
+    Map<Integer, List<String>> byNode = new java.util.TreeMap<>();
+    for (int i = 0; i < 3; i++) {
+      List<String> selected = new ArrayList<>();
+      try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(nodeLog(i).toFile(), "r")) {
+        f.seek(Math.min(marks[i], f.length()));
+        byte[] rest = new byte[(int) Math.min(Integer.MAX_VALUE - 16, f.length() - f.getFilePointer())];
+        f.readFully(rest);
+        for (String l : new String(rest, java.nio.charset.StandardCharsets.UTF_8).split("\n")) if (select.test(l)) selected.add(l);
+      } catch (IOException e) {
+        selected.add("(could not read " + nodeLog(i) + ": " + e + ")");
+      }
+      byNode.put(i, selected);
+    }
+    return byNode;
   }
 
   private static double awaitFullService(long t0, Duration timeout) {
