@@ -147,7 +147,7 @@ final class BenchProcesses implements AutoCloseable {
   /** The java command and the JVM flags of the node, which the static ceiling's JVM shares. */
   List<String> jvm() {
     return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xms" + nodeHeap, "-Xmx" + nodeHeap, "-XX:+UseParallelGC");
+        "-Xms" + nodeHeap, "-Xmx" + nodeHeap, System.getProperty("bench.node.gc", "-XX:+UseParallelGC"));
   }
 
   /** Plain Akka HTTP answering {@code bytes} static bytes on {@link #STATIC_CEILING_PORT}, in its own JVM. */

@@ -93,6 +93,9 @@ public final class ScaleBenchmark {
     for (int s : stages) if (s % MEMBERS != 0) throw new IllegalArgumentException("stages must be multiples of " + MEMBERS);
     int largest = Arrays.stream(stages).max().orElseThrow();
     String heap = System.getProperty("bench.node.heap", largest > 200_000 ? "14g" : "6g");
+    // G1, the JVM's default and what a production node runs: with gigabytes of live accounts the parallel
+    // collector's full collections pause the node for seconds, longer than a call may take
+    System.setProperty("bench.node.gc", System.getProperty("bench.node.gc", "-XX:+UseG1GC"));
     List<String> nodeOptions = List.of(
         // every account of the run stays active: the heap figure is per active account
         "-Dakka.cluster.sharding.passivation.default-strategy.active-entity-limit=" + (largest + 200_000),

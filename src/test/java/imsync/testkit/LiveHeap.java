@@ -45,6 +45,20 @@ public final class LiveHeap {
   }
 
   /** The classes that grew most from {@code before} to this, largest first. */
+  /**
+   * Bytes added since {@code before}, class by class, ignoring classes that shrank: in a JVM shared with
+   * other tests, the objects of one that just ended can go between two readings and hide what was added.
+   * An upper bound of what the work in between keeps (anything else that grew counts too).
+   */
+  public long grownBytesSince(LiveHeap before) {
+    long grown = 0;
+    for (Row r : byClass.values()) {
+      Row b = before.byClass.get(r.className());
+      grown += Math.max(0, r.bytes() - (b == null ? 0 : b.bytes()));
+    }
+    return grown;
+  }
+
   public List<Row> grownSince(LiveHeap before, int top) {
     List<Row> grown = new ArrayList<>();
     byClass.forEach((name, r) -> {
