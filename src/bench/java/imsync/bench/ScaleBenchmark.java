@@ -66,7 +66,6 @@ public final class ScaleBenchmark {
 
   final BenchProcesses procs;
   final String base;
-  final String service = Api.serviceToken();
   final ObjectNode report = JSON.createObjectNode();
 
   ScaleBenchmark(BenchProcesses procs) {
@@ -292,7 +291,7 @@ public final class ScaleBenchmark {
               ObjectNode body = JSON.createObjectNode();
               body.set("events", pending);
               r = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/ingest")).timeout(CALL_BOUND)
-                  .header("Authorization", "Bearer " + service).header("Content-Type", "application/json")
+                  .header("Authorization", "Bearer " + Api.serviceToken()).header("Content-Type", "application/json")
                   .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
             } catch (java.net.http.HttpTimeoutException e) {
               unanswered.incrementAndGet();
