@@ -312,8 +312,8 @@ public final class ScaleBenchmark {
     clients.shutdown();
     double seconds = (System.nanoTime() - t0) / 1e9;
     Round r = new Round(name, deliveries, seconds, calls, answers503.get(), resent.get(), slowest.get(), unanswered.get());
-    System.out.printf("  %s: %,d deliveries in %.1f s: %,.0f/s (%d answers 503, %,d resent, slowest %,d ms)%n", name, deliveries,
-        seconds, r.perSecond(), r.answers503(), r.resent(), r.slowest());
+    System.out.printf("  %s: %,d deliveries in %.1f s: %,.0f/s (%d answers 503, %,d resent, slowest %,d ms, %d unanswered in 10 s)%n", name,
+        deliveries, seconds, r.perSecond(), r.answers503(), r.resent(), r.slowest(), r.unanswered());
     return r;
   }
 
@@ -455,6 +455,10 @@ public final class ScaleBenchmark {
     System.out.println("wrote " + png);
   }
 
+  private static void addMeasured(XYSeries series, double x, double y) {
+    if (y > 0 && Double.isFinite(y)) series.add(x, y);
+  }
+
   static void plot(List<Stage> stages, File png) throws java.io.IOException {
     XYSeries intoNew = new XYSeries("into new accounts");
     XYSeries intoExisting = new XYSeries("into existing accounts");
@@ -462,11 +466,12 @@ public final class ScaleBenchmark {
     XYSeries heap = new XYSeries("live heap per active account");
     XYSeries p99 = new XYSeries("first sync p99 (16 clients)");
     for (Stage s : stages) {
-      intoNew.add(s.accounts(), s.intoNew().perSecond());
-      intoExisting.add(s.accounts(), s.intoExisting().perSecond());
-      rawSeries.add(s.accounts(), s.rawExisting());
-      heap.add(s.accounts(), s.heapPerAccount());
-      p99.add(s.accounts(), s.syncP99());
+      // a figure a stage did not measure (0; "0" on the --plot line) is left out, not drawn at zero
+      addMeasured(intoNew, s.accounts(), s.intoNew().perSecond());
+      addMeasured(intoExisting, s.accounts(), s.intoExisting().perSecond());
+      addMeasured(rawSeries, s.accounts(), s.rawExisting());
+      addMeasured(heap, s.accounts(), s.heapPerAccount());
+      addMeasured(p99, s.accounts(), s.syncP99());
     }
     LogAxis accounts = new LogAxis("active accounts");
     accounts.setBase(10);
