@@ -28,8 +28,9 @@ import scala.util.Try;
  * slot (or it is empty too). Sequence numbers have no gaps, and an atomic write is stored whole in the
  * partition of its last event, spanning two at most; so the event after that highest one would be in one of
  * the two partitions read, and there is none. Every other case (events at a partition boundary, deletes past
- * the start, events tagged for eventsByTag) goes to the plugin's own search. As in the plugin, the read waits for a write of the same account still in flight (a
- * restart after a timed-out write must see it).
+ * the start) goes on with the plugin's search; events tagged for eventsByTag go to the plugin's own method.
+ * As in the plugin, the read waits for a write of the same account still in flight (a restart after a
+ * timed-out write must see it).
  */
 public final class FastRecoveryJournal extends CassandraJournal {
   private static final Executor DIRECT = Runnable::run;
@@ -78,16 +79,17 @@ public final class FastRecoveryJournal extends CassandraJournal {
     CompletionStage<?> before = inFlight == null
         ? CompletableFuture.completedFuture(null)
         : FutureConverters.asJava(inFlight).handle((v, e) -> null);
-    CompletionStage<Long> fast = before.thenComposeAsync(v -> settled(persistenceId, fromSequenceNr), DIRECT);
-    // the plugin's own search for every case the one round trip does not settle (its own wait included)
-    CompletionStage<Object> highest = fast.thenComposeAsync(h -> h != null
-        ? CompletableFuture.completedFuture((Object) h)
-        : FutureConverters.asJava(super.asyncReadHighestSequenceNr(persistenceId, fromSequenceNr)), DIRECT);
+    CompletionStage<Object> highest = before.thenComposeAsync(v -> highest(persistenceId, fromSequenceNr), DIRECT)
+        .thenApply(h -> (Object) h);
     return FutureConverters.asScala(highest);
   }
 
-  /** The highest sequence number when one round trip settles it; null otherwise. */
-  private CompletionStage<Long> settled(String pid, long from) {
+  /**
+   * One round trip when it settles the answer; otherwise the plugin's search, partition after partition
+   * until two in a row are empty (done here, off the journal actor: the plugin's own method reads state
+   * only that actor may touch).
+   */
+  private CompletionStage<Long> highest(String pid, long from) {
     long partition = partitionNr(from);
     CompletionStage<Long> deletedTo = supportDeletes
         ? prepared(true).thenComposeAsync(ps -> session.selectOne(ps.bind(pid).setExecutionProfileName(readProfile)), DIRECT)
@@ -96,16 +98,29 @@ public final class FastRecoveryJournal extends CassandraJournal {
     CompletionStage<Long> inPartition = highestIn(pid, partition);
     CompletionStage<Long> inNext = highestIn(pid, partition + 1);
     return deletedTo.thenCombine(inPartition, (deleted, h) -> new long[] {deleted, h})
-        .thenCombine(inNext, (dh, next) -> {
-          long start = Math.max(from, dh[0]);
-          long h = dh[1];
-          if (partitionNr(start) != partition) return null; // deleted past this partition
-          if (next != 0) return null; // events near a partition boundary: the plugin's search
-          if (h == 0) return start; // both partitions empty: as the plugin answers (0 for a new account)
-          // below the partition's end, the event after h would be stored in this partition or the next (an
-          // atomic write goes to the partition of its last event, and spans two at most): there is none
-          return h >= start && h < (partition + 1) * partitionSize ? h : null;
-        });
+        .thenCombine(inNext, (dh, next) -> new long[] {dh[0], dh[1], next})
+        .thenComposeAsync(r -> {
+          long start = Math.max(from, r[0]);
+          long h = r[1];
+          long next = r[2];
+          if (partitionNr(start) == partition && next == 0) {
+            // both partitions empty: as the plugin answers (0 for a new account)
+            if (h == 0) return CompletableFuture.completedFuture(start);
+            // below the partition's end, the event after h would be stored in this partition or the next
+            // (an atomic write goes to the partition of its last event, and spans two at most): there is none
+            if (h >= start && h < (partition + 1) * partitionSize) return CompletableFuture.completedFuture(h);
+          }
+          // events near a partition boundary, or deleted past this partition
+          return search(pid, partitionNr(start), start, false);
+        }, DIRECT);
+  }
+
+  /** The plugin's search: from {@code partition} on, until two partitions in a row are empty. */
+  private CompletionStage<Long> search(String pid, long partition, long highest, boolean foundEmpty) {
+    return highestIn(pid, partition).thenComposeAsync(h -> {
+      if (h != 0) return search(pid, partition + 1, h, false);
+      return foundEmpty ? CompletableFuture.completedFuture(highest) : search(pid, partition + 1, highest, true);
+    }, DIRECT);
   }
 
   /** The highest sequence number stored in one partition; 0 when it has none. */
