@@ -19,6 +19,7 @@ import com.datastax.oss.driver.api.core.cql.AsyncResultSet;
 import com.datastax.oss.driver.api.core.cql.BoundStatement;
 import com.datastax.oss.driver.api.core.cql.PreparedStatement;
 import com.datastax.oss.driver.api.core.cql.Row;
+import com.datastax.oss.driver.api.core.cql.SimpleStatement;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.nio.ByteBuffer;
@@ -117,7 +118,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
 
   /** One row of the legacy table, if any; when the read fails, assume rows (the safe side). */
   private CompletionStage<Boolean> legacyHasRows() {
-    return session.selectOne(com.datastax.oss.driver.api.core.cql.SimpleStatement
+    return session.selectOne(SimpleStatement
             .newInstance("SELECT persistence_id FROM " + keyspace + "." + legacyTable + " LIMIT 1").setExecutionProfileName(readProfile))
         .handle((row, failure) -> {
           if (failure != null) {

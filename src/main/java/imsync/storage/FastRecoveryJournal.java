@@ -40,12 +40,10 @@ public final class FastRecoveryJournal extends CassandraJournal {
   private final long partitionSize;
   private final boolean supportDeletes;
   private final boolean tagsEnabled;
-  private final String selectHighestCql;
-  private final String selectDeletedToCql;
+  private final Prepared selectHighest;
+  private final Prepared selectDeletedTo;
   /** Writes in flight by persistence id (the plugin keeps its own, private, for its own search). */
   private final ConcurrentHashMap<String, Future<?>> writing = new ConcurrentHashMap<>();
-  private CompletionStage<PreparedStatement> selectHighest;
-  private CompletionStage<PreparedStatement> selectDeletedTo;
 
   public FastRecoveryJournal(Config cfg, String cfgPath) {
     super(cfg, cfgPath);
@@ -58,9 +56,9 @@ public final class FastRecoveryJournal extends CassandraJournal {
     this.supportDeletes = journal.getBoolean("support-deletes");
     this.tagsEnabled = all.getBoolean("events-by-tag.enabled");
     String keyspace = journal.getString("keyspace");
-    this.selectHighestCql = "SELECT sequence_nr FROM " + keyspace + "." + journal.getString("table")
-        + " WHERE persistence_id = ? AND partition_nr = ? ORDER BY sequence_nr DESC LIMIT 1";
-    this.selectDeletedToCql = "SELECT deleted_to FROM " + keyspace + "." + journal.getString("metadata-table") + " WHERE persistence_id = ?";
+    this.selectHighest = new Prepared("SELECT sequence_nr FROM " + keyspace + "." + journal.getString("table")
+        + " WHERE persistence_id = ? AND partition_nr = ? ORDER BY sequence_nr DESC LIMIT 1");
+    this.selectDeletedTo = new Prepared("SELECT deleted_to FROM " + keyspace + "." + journal.getString("metadata-table") + " WHERE persistence_id = ?");
   }
 
   @Override
@@ -92,7 +90,7 @@ public final class FastRecoveryJournal extends CassandraJournal {
   private CompletionStage<Long> highest(String pid, long from) {
     long partition = partitionNr(from);
     CompletionStage<Long> deletedTo = supportDeletes
-        ? prepared(true).thenComposeAsync(ps -> session.selectOne(ps.bind(pid).setExecutionProfileName(readProfile)), DIRECT)
+        ? selectDeletedTo.get().thenComposeAsync(ps -> session.selectOne(ps.bind(pid).setExecutionProfileName(readProfile)), DIRECT)
             .thenApply(row -> row.map(r -> r.getLong("deleted_to")).orElse(0L))
         : CompletableFuture.completedFuture(0L);
     CompletionStage<Long> inPartition = highestIn(pid, partition);
@@ -125,7 +123,7 @@ public final class FastRecoveryJournal extends CassandraJournal {
 
   /** The highest sequence number stored in one partition; 0 when it has none. */
   private CompletionStage<Long> highestIn(String pid, long partition) {
-    return prepared(false)
+    return selectHighest.get()
         .thenComposeAsync(ps -> session.selectOne(ps.bind(pid, partition).setExecutionProfileName(readProfile)), DIRECT)
         .thenApply(row -> row.map(r -> r.getLong("sequence_nr")).orElse(0L));
   }
@@ -134,26 +132,18 @@ public final class FastRecoveryJournal extends CassandraJournal {
     return (sequenceNr - 1L) / partitionSize;
   }
 
-  private synchronized CompletionStage<PreparedStatement> prepared(boolean deletedTo) {
-    if (deletedTo) {
-      if (selectDeletedTo == null) selectDeletedTo = retryingPrepare(selectDeletedToCql);
-      return selectDeletedTo;
-    }
-    if (selectHighest == null) selectHighest = retryingPrepare(selectHighestCql);
-    return selectHighest;
-  }
+  /** A statement prepared on first use; one that failed (Cassandra away) is prepared again by the next read. */
+  private final class Prepared {
+    private final String cql;
+    private CompletionStage<PreparedStatement> statement;
 
-  /** A failed prepare (tables not there yet, Cassandra away) is tried again by the next read, not cached. */
-  private CompletionStage<PreparedStatement> retryingPrepare(String cql) {
-    CompletionStage<PreparedStatement> p = session.prepare(cql);
-    p.whenComplete((ps, failure) -> {
-      if (failure != null) {
-        synchronized (this) {
-          if (selectHighest == p) selectHighest = null;
-          if (selectDeletedTo == p) selectDeletedTo = null;
-        }
-      }
-    });
-    return p;
+    Prepared(String cql) {
+      this.cql = cql;
+    }
+
+    synchronized CompletionStage<PreparedStatement> get() {
+      if (statement == null || statement.toCompletableFuture().isCompletedExceptionally()) statement = session.prepare(cql);
+      return statement;
+    }
   }
 }
