@@ -422,7 +422,7 @@ class FaultsMultiJvmTest {
   private static volatile long[] logMarks = new long[3];
 
   private static Path nodeLog(int index) {
-    return DIR.resolve("target/multi-jvm/" + layout.logPrefix() + index + ".log");
+    return nodes.get(index).log();
   }
 
   private static long[] markLogs() {

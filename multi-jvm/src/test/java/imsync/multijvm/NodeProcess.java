@@ -111,15 +111,19 @@ final class NodeProcess {
     return new Api("http://127.0.0.1:" + httpPort);
   }
 
-  NodeProcess start() {
-    Path dir = LocalCassandra.projectDir();
+  /** This node's log (appended to across restarts). */
+  Path log() {
     String name = layout.logPrefix() + index + (seedNodes == null ? "" : "-" + httpPort);
-    File log = dir.resolve("target/multi-jvm/" + name + ".log").toFile();
+    return LocalCassandra.projectDir().resolve("target/multi-jvm/" + name + ".log");
+  }
+
+  NodeProcess start() {
+    File log = log().toFile();
     log.getParentFile().mkdirs();
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "-Dlogback.configurationFile=" + dir.resolve("target/classes/logback.xml"),
+        "-Dlogback.configurationFile=" + LocalCassandra.projectDir().resolve("target/classes/logback.xml"),
         "-Dimsync.rate-limit.per-second=0"));
     if (layout.hostsFiles() != null) {
       command.add("-Djdk.net.hosts.file=" + layout.hostsFiles().apply(index));
