@@ -16,6 +16,7 @@ import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.persistence.typed.PersistenceId;
 import akka.persistence.typed.RecoveryCompleted;
+import akka.persistence.typed.RecoveryFailed;
 import akka.persistence.typed.SnapshotCompleted;
 import akka.util.Timeout;
 import akka.persistence.typed.SnapshotAdapter;
@@ -337,6 +338,18 @@ public final class AccountEntity
 
   private static final java.util.concurrent.atomic.AtomicLong RESTARTS = new java.util.concurrent.atomic.AtomicLong();
   private static final java.util.concurrent.atomic.AtomicLong RESTARTS_LOGGED_AT = new java.util.concurrent.atomic.AtomicLong();
+  /** The latest recovery failure's cause, one line, for the summed log line (the supervisor's own log is at DEBUG). */
+  private static volatile String lastRecoveryFailure = "";
+
+  /** A failure and its causes on one line, at most 400 characters. */
+  static String causes(Throwable t) {
+    StringBuilder b = new StringBuilder();
+    for (Throwable c = t; c != null && b.length() < 400; c = c.getCause() == c ? null : c.getCause()) {
+      if (b.length() > 0) b.append(" <- ");
+      b.append(c.getClass().getSimpleName()).append(": ").append(String.valueOf(c.getMessage()).replace('\n', ' '));
+    }
+    return b.length() <= 400 ? b.toString() : b.substring(0, 400) + "...";
+  }
 
   /** Counts a restart; logs how many happened since the last line, at most every 10 s for the whole node. */
   private void noteRestart() {
@@ -345,8 +358,8 @@ public final class AccountEntity
     long now = System.nanoTime();
     long last = RESTARTS_LOGGED_AT.get();
     if (now - last > 10_000_000_000L && RESTARTS_LOGGED_AT.compareAndSet(last, now)) {
-      ctx.getLog().warn("{} account restarts after failed journal or snapshot calls since the last such line (latest: {}); "
-          + "see the cassandra.* and imsync.account.restarts metrics", RESTARTS.getAndSet(0), accountId);
+      ctx.getLog().warn("{} account restarts after failed journal or snapshot calls since the last such line (latest: {}{}); "
+          + "see the cassandra.* and imsync.account.restarts metrics", RESTARTS.getAndSet(0), accountId, lastRecoveryFailure);
     }
   }
 
@@ -687,7 +700,8 @@ public final class AccountEntity
       @Override
       public boolean isDefinedAt(scala.Tuple2<AccountState, akka.actor.typed.Signal> x) {
         akka.actor.typed.Signal s = x._2();
-        return s == PostStop.instance() || s == PreRestart.instance() || s == RecoveryCompleted.instance() || s instanceof SnapshotCompleted;
+        return s == PostStop.instance() || s == PreRestart.instance() || s == RecoveryCompleted.instance() || s instanceof SnapshotCompleted
+            || s instanceof RecoveryFailed;
       }
 
       @Override
@@ -718,6 +732,8 @@ public final class AccountEntity
       if (replayedEvents > 0) ctx.getLog().debug("recovered {} replaying {} events", accountId, replayedEvents);
       // restarted while stopping: finish the stop sharding is waiting for (see onStop)
       if (stopping) ctx.getSelf().tell(Stop.INSTANCE);
+    } else if (signal instanceof RecoveryFailed rf) {
+      lastRecoveryFailure = "; latest recovery failure: " + causes(rf.getFailure());
     } else if (signal instanceof SnapshotCompleted sc) {
       long previous = snapshotSequenceNr;
       snapshotSequenceNr = Math.max(snapshotSequenceNr, sc.metadata().sequenceNr());

@@ -330,8 +330,11 @@ class FaultsMultiJvmTest {
     List<Integer> stuck = new ArrayList<>();
     for (int a = 0; a < ACCOUNTS; a++) if (answeredAt.get(a) == 0) stuck.add(a);
     if (!stuck.isEmpty()) {
-      StringBuilder why = new StringBuilder();
-      for (int a : stuck) why.append(explainStuck(a, (System.nanoTime() - t0) / 1e9, answers.get(a), via));
+      // the summary first: a long failure message reaches CI's log cut in the middle
+      StringBuilder why = new StringBuilder(nodeSummary(stuck));
+      for (int a : stuck.subList(0, Math.min(3, stuck.size()))) {
+        why.append(explainStuck(a, (System.nanoTime() - t0) / 1e9, answers.get(a), via));
+      }
       System.out.print(why);
       fail(stuck.size() + " account(s) took no write within " + timeout.toSeconds() + " s:" + why);
     }
@@ -403,6 +406,57 @@ class FaultsMultiJvmTest {
           .append(shard).append(": ").append(ls.size()).append(ls.size() > 80 ? " (the last 80)" : "").append('\n');
       for (String l : ls.subList(Math.max(0, ls.size() - 80), ls.size())) b.append("[faults]     ").append(abbreviate(l, 400)).append('\n');
     });
+    return b.toString();
+  }
+
+  /**
+   * What the nodes say since the fault, in a few lines: the stuck accounts with the node each one's shard runs
+   * on, each node's warnings and errors (alike lines counted once, digits aside), and its Cassandra driver's
+   * figures (connections, requests in flight and queued, errors by Cassandra node) and account restarts.
+   */
+  private static String nodeSummary(List<Integer> stuck) {
+    StringBuilder b = new StringBuilder("\n[faults] stuck:");
+    NodeProcess asked = nodes.stream().filter(NodeProcess::alive).findFirst().orElse(null);
+    Map<String, String> homes = new java.util.HashMap<>();
+    if (asked != null) {
+      quickGet(asked, "/admin/shards", node -> {
+        for (JsonNode s : node.path("shards")) homes.put(s.path("shard_id").asText(), s.path("node").asText().replaceAll(".*@imsync-", "").replaceAll(":.*", ""));
+        return "";
+      });
+    }
+    for (int a : stuck) {
+      String shard = imsync.http.AdminRoutes.shardOf(IDS[a], 300);
+      b.append(' ').append(IDS[a]).append(" (shard ").append(shard).append(" on ").append(homes.getOrDefault(shard, "?")).append(')');
+    }
+    b.append('\n');
+    java.util.regex.Pattern digits = java.util.regex.Pattern.compile("[0-9]+");
+    Map<Integer, List<String>> warnings = logLinesByNode(logMarks, l -> l.contains(" WARN ") || l.contains(" ERROR "));
+    warnings.forEach((node, ls) -> {
+      Map<String, List<String>> alike = new java.util.LinkedHashMap<>();
+      for (String l : ls) {
+        String rest = l.length() > 13 ? l.substring(13) : l;
+        alike.computeIfAbsent(abbreviate(digits.matcher(rest).replaceAll("#"), 120), k -> new ArrayList<>()).add(l);
+      }
+      b.append("[faults] node ").append(node).append(": ").append(ls.size()).append(" warnings and errors since the fault\n");
+      alike.values().stream().limit(25).forEach(same -> b.append("[faults]   ").append(same.size()).append(" x, first: ")
+          .append(abbreviate(same.get(0), 500)).append('\n'));
+    });
+    java.util.regex.Pattern driver = java.util.regex.Pattern.compile(
+        "^(cassandra_session_(throttling|connected|cql_client)|cassandra_nodes_(pool|errors|retries)|imsync_account_restarts)");
+    for (NodeProcess n : nodes) {
+      if (!n.alive()) continue;
+      b.append("[faults] node ").append(n.index).append(" /metrics:");
+      try {
+        Api.Response r = n.api().call("GET", "/metrics", OP, null, Duration.ofSeconds(8));
+        for (String l : r.raw().body().split("\n")) {
+          if (!driver.matcher(l).find() || l.endsWith(" 0.0")) continue;
+          b.append(' ').append(l.replaceAll("cassandra_|,?(class|profile|exception)=\"[^\"]*\"", "")).append(';');
+        }
+      } catch (RuntimeException | AssertionError e) {
+        b.append(" no answer (").append(e.getMessage()).append(')');
+      }
+      b.append('\n');
+    }
     return b.toString();
   }
 
