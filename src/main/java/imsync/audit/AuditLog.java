@@ -50,16 +50,14 @@ public final class AuditLog {
     Config config = system.settings().config().getConfig("imsync.audit");
     this.session = CassandraSessionRegistry.get(system).sessionFor(config.getString("session-config-path"));
     String keyspace = config.getString("keyspace");
-    CompletionStage<Done> ready = CompletableFuture.completedFuture(Done.getInstance());
+    List<String> ddl = new ArrayList<>();
     if (config.getBoolean("keyspace-autocreate")) {
-      String ddl = "CREATE KEYSPACE IF NOT EXISTS " + keyspace + " WITH replication = {'class': 'SimpleStrategy', "
-          + "'replication_factor': " + config.getInt("replication-factor") + "}";
-      ready = ready.thenComposeAsync(d -> session.executeDDL(ddl), DIRECT);
+      ddl.add("CREATE KEYSPACE IF NOT EXISTS " + keyspace + " WITH replication = {'class': 'SimpleStrategy', "
+          + "'replication_factor': " + config.getInt("replication-factor") + "}");
     }
-    if (config.getBoolean("tables-autocreate")) {
-      for (String ddl : createTables(keyspace)) ready = ready.thenComposeAsync(d -> session.executeDDL(ddl), DIRECT);
-    }
-    this.schemaReady = ready;
+    if (config.getBoolean("tables-autocreate")) ddl.addAll(createTables(keyspace));
+    // each statement tried until Cassandra takes it: a failure here would leave the log without its statements
+    this.schemaReady = imsync.storage.Schema.create(ddl, session::executeDDL, () -> false);
     String log = keyspace + ".audit_log";
     String months = keyspace + ".audit_months";
     insertEntry = prepared("INSERT INTO " + log + " (month, ts, id, operator, action, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)");

@@ -5,6 +5,8 @@ import akka.stream.alpakka.cassandra.CqlSessionProvider;
 import akka.stream.alpakka.cassandra.DriverConfigLoaderFromConfig;
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.typesafe.config.Config;
+import imsync.storage.PatientSession;
+import imsync.storage.Schema;
 import com.typesafe.config.ConfigValueFactory;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,10 +41,17 @@ public final class MeteredSessionProvider implements CqlSessionProvider {
     if (config.hasPath("imsync-session-name")) {
       driver = driver.withValue("basic.session-name", config.getValue("imsync-session-name"));
     }
-    return FutureConverters.asScala(CqlSession.builder()
+    java.util.concurrent.CompletionStage<CqlSession> session = CqlSession.builder()
         .withConfigLoader(DriverConfigLoaderFromConfig.fromConfig(driver))
         .withMetricRegistry(Metrics.get(system).registry())
-        .buildAsync());
+        .buildAsync()
+        // prepares wait out an outage: every plugin keeps its first prepare's outcome for good
+        .thenApply(PatientSession::new);
+    if (config.hasPath("imsync-create-schema") && config.getBoolean("imsync-create-schema")) {
+      // the plugin's keyspaces and tables before the plugin's own attempt, which gives up at the first failure
+      session = session.thenCompose(s -> Schema.createPluginSchema(s, system, config).thenApply(d -> (CqlSession) s));
+    }
+    return FutureConverters.asScala(session);
   }
 
   /**

@@ -100,26 +100,29 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
     this.legacyPlugin = config.getString("legacy-plugin");
     this.legacyTimeout = config.getDuration("legacy-timeout");
     this.session = CassandraSessionRegistry.get(system).sessionFor(config.getString("session-config-path"));
-    CompletionStage<Done> ready = CompletableFuture.completedFuture(Done.getInstance());
+    List<String> ddl = new ArrayList<>();
     if (config.getBoolean("keyspace-autocreate")) {
       // as cassandra/schema: NetworkTopologyStrategy, the local datacenter's replication factor (dev and
       // tests: 1 on their single node)
-      String ddl = "CREATE KEYSPACE IF NOT EXISTS " + keyspace + " WITH replication = {'class': 'NetworkTopologyStrategy', '"
-          + config.getString("local-datacenter").replace("'", "''") + "': " + config.getInt("replication-factor") + "}";
-      ready = ready.thenComposeAsync(d -> ddl(ddl, 1), DIRECT);
+      ddl.add("CREATE KEYSPACE IF NOT EXISTS " + keyspace + " WITH replication = {'class': 'NetworkTopologyStrategy', '"
+          + config.getString("local-datacenter").replace("'", "''") + "': " + config.getInt("replication-factor") + "}");
     }
-    if (config.getBoolean("tables-autocreate")) {
-      for (String ddl : createTables(keyspace)) ready = ready.thenComposeAsync(d -> ddl(ddl, 1), DIRECT);
-    }
-    this.schemaReady = ready;
+    if (config.getBoolean("tables-autocreate")) ddl.addAll(createTables(keyspace));
+    // each statement tried until Cassandra takes it: the statements below are prepared once, after these
+    this.schemaReady = Schema.create(ddl, session::executeDDL, () -> false);
     this.legacyTable = config.getString("legacy-table");
     this.legacyLoads = legacyTableNow().thenComposeAsync(exists -> exists ? legacyHasRows() : CompletableFuture.completedFuture(false), DIRECT);
   }
 
-  /** One row of the legacy table, if any; when the read fails, assume rows (the safe side). */
+  /**
+   * One row of the legacy table, if any. The read is tried until Cassandra answers (loads that need the answer
+   * wait for it): a failure taken for "rows" would send every later load of this node there too.
+   */
   private CompletionStage<Boolean> legacyHasRows() {
-    return session.selectOne(SimpleStatement
-            .newInstance("SELECT persistence_id FROM " + keyspace + "." + legacyTable + " LIMIT 1").setExecutionProfileName(readProfile))
+    return Outages.untilAnswered("looking for rows in the legacy snapshot table " + legacyTable,
+            () -> session.selectOne(SimpleStatement
+                .newInstance("SELECT persistence_id FROM " + keyspace + "." + legacyTable + " LIMIT 1").setExecutionProfileName(readProfile)),
+            () -> false, org.slf4j.LoggerFactory.getLogger(ChunkedSnapshotStore.class))
         .handle((row, failure) -> {
           if (failure != null) {
             log().warning("could not tell whether the legacy snapshot table {} has rows ({}); loads will look there", legacyTable, failure.toString());
@@ -135,22 +138,6 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
     if (legacyPlugin.isEmpty()) return CompletableFuture.completedFuture(false);
     return session.underlying().thenApplyAsync(cs -> cs.getMetadata().getKeyspace(keyspace).flatMap(k -> k.getTable(legacyTable)).isPresent(),
         DIRECT);
-  }
-
-  /**
-   * A schema statement (dev and tests: autocreate), tried up to 5 times, each bounded by 30 s. On a machine so
-   * busy that one DDL timed out or never answered (seen once in a benchmark), the store would otherwise never
-   * become ready and every recovery would wait on it.
-   */
-  private CompletionStage<Done> ddl(String cql, int attempt) {
-    return session.executeDDL(cql).toCompletableFuture().orTimeout(30, java.util.concurrent.TimeUnit.SECONDS)
-        .handle((done, failure) -> {
-          if (failure == null) return CompletableFuture.completedFuture(Done.getInstance());
-          if (attempt >= 5) return CompletableFuture.<Done>failedFuture(failure);
-          log().warning("schema statement failed (attempt {} of 5), trying again: {}", attempt, failure.toString());
-          return ddl(cql, attempt + 1);
-        })
-        .thenCompose(f -> f);
   }
 
   /** The tables, as in cassandra/schema/snapshot-chunks.cql (that file is what production applies). */

@@ -12,6 +12,7 @@ import com.datastax.oss.driver.api.core.uuid.Uuids;
 import com.fasterxml.jackson.databind.JsonNode;
 import imsync.testkit.Api;
 import imsync.testkit.LocalCassandra;
+import imsync.testkit.TcpRelay;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -447,7 +448,7 @@ class FaultsMultiJvmTest {
       if (!n.alive()) continue;
       b.append("[faults] node ").append(n.index).append(" /metrics:");
       try {
-        Api.Response r = n.api().call("GET", "/metrics", OP, null, Duration.ofSeconds(8));
+        Api.Response r = new Api("http://127.0.0.1:" + n.managementPort).call("GET", "/metrics", OP, null, Duration.ofSeconds(8));
         for (String l : r.raw().body().split("\n")) {
           if (!driver.matcher(l).find() || l.endsWith(" 0.0")) continue;
           b.append(' ').append(l.replaceAll("cassandra_|,?(class|profile|exception)=\"[^\"]*\"", "")).append(';');

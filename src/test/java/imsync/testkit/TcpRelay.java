@@ -1,4 +1,4 @@
-package imsync.multijvm;
+package imsync.testkit;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,21 +13,21 @@ import java.util.concurrent.ConcurrentHashMap;
  * A TCP relay between two loopback addresses that a test can cut: every relayed connection is closed and
  * new ones are refused (the listening socket closes) until it heals. FaultsMultiJvmTest sends all of one
  * imsync node's cluster traffic, both ways, through such relays, so cutting them partitions that node off
- * without touching the kernel's firewall.
+ * without touching the kernel's firewall; LimitsAndOutagesTest puts one between a node and Cassandra.
  */
-final class TcpRelay implements AutoCloseable {
+public final class TcpRelay implements AutoCloseable {
   private final InetSocketAddress listen;
   private final InetSocketAddress target;
   private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
   private volatile ServerSocket server;
 
-  TcpRelay(String listenHost, int listenPort, String targetHost, int targetPort) {
+  public TcpRelay(String listenHost, int listenPort, String targetHost, int targetPort) {
     this.listen = new InetSocketAddress(listenHost, listenPort);
     this.target = new InetSocketAddress(targetHost, targetPort);
   }
 
   /** Starts accepting (again). */
-  synchronized TcpRelay open() {
+  public synchronized TcpRelay open() {
     if (server != null) return this;
     try {
       ServerSocket s = new ServerSocket();
@@ -44,7 +44,7 @@ final class TcpRelay implements AutoCloseable {
   }
 
   /** Closes every relayed connection and refuses new ones. */
-  synchronized void cut() {
+  public synchronized void cut() {
     ServerSocket s = server;
     server = null;
     closeQuietly(s);
