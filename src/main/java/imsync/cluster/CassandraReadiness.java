@@ -22,7 +22,8 @@ public final class CassandraReadiness implements Supplier<CompletionStage<Boolea
 
   @Override
   public CompletionStage<Boolean> get() {
-    return session.selectOne("SELECT release_version FROM system.local")
+    // a plain statement: a prepare would wait out the outage this check is there to report (PatientSession)
+    return session.selectOne(com.datastax.oss.driver.api.core.cql.SimpleStatement.newInstance("SELECT release_version FROM system.local"))
         .toCompletableFuture()
         .orTimeout(Duration.ofSeconds(2).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
         .handleAsync((row, failure) -> failure == null && row.isPresent(), imsync.http.HttpSupport.IN_PLACE);
