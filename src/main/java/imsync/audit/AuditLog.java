@@ -52,8 +52,7 @@ public final class AuditLog {
     String keyspace = config.getString("keyspace");
     List<String> ddl = new ArrayList<>();
     if (config.getBoolean("keyspace-autocreate")) {
-      ddl.add("CREATE KEYSPACE IF NOT EXISTS " + keyspace + " WITH replication = {'class': 'SimpleStrategy', "
-          + "'replication_factor': " + config.getInt("replication-factor") + "}");
+      ddl.add(imsync.storage.Schema.createKeyspace(keyspace, config.getString("local-datacenter"), config.getInt("replication-factor")));
     }
     if (config.getBoolean("tables-autocreate")) ddl.addAll(createTables(keyspace));
     // each statement tried until Cassandra takes it: a failure here would leave the log without its statements

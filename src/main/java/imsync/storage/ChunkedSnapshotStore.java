@@ -104,8 +104,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
     if (config.getBoolean("keyspace-autocreate")) {
       // as cassandra/schema: NetworkTopologyStrategy, the local datacenter's replication factor (dev and
       // tests: 1 on their single node)
-      ddl.add("CREATE KEYSPACE IF NOT EXISTS " + keyspace + " WITH replication = {'class': 'NetworkTopologyStrategy', '"
-          + config.getString("local-datacenter").replace("'", "''") + "': " + config.getInt("replication-factor") + "}");
+      ddl.add(Schema.createKeyspace(keyspace, config.getString("local-datacenter"), config.getInt("replication-factor")));
     }
     if (config.getBoolean("tables-autocreate")) ddl.addAll(createTables(keyspace));
     // each statement tried until Cassandra takes it: the statements below are prepared once, after these

@@ -25,6 +25,17 @@ public final class Schema {
 
   private Schema() {}
 
+  /**
+   * The statement that creates {@code keyspace} as cassandra/schema does: NetworkTopologyStrategy with
+   * {@code replicationFactor} replicas in {@code localDatacenter}. Every keyspace imsync creates uses it, so
+   * whichever component creates a shared keyspace first, it gets the same replication (the audit log once
+   * created the journal's keyspace with one replica, and a killed ring node then took a third of the accounts).
+   */
+  public static String createKeyspace(String keyspace, String localDatacenter, int replicationFactor) {
+    return "CREATE KEYSPACE IF NOT EXISTS " + keyspace + " WITH replication = {'class': 'NetworkTopologyStrategy', '"
+        + localDatacenter.replace("'", "''") + "': " + replicationFactor + "}";
+  }
+
   /** Runs {@code ddl} in order through {@code execute}; completes when all are done. */
   public static CompletionStage<Done> create(List<String> ddl, Function<String, CompletionStage<?>> execute, BooleanSupplier giveUp) {
     CompletionStage<Done> done = CompletableFuture.completedFuture(Done.getInstance());
