@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -22,6 +23,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Schema {
   private static final Logger log = LoggerFactory.getLogger(Schema.class);
+  private static final long ATTEMPT_TIMEOUT_SECONDS = 30;
 
   private Schema() {}
 
@@ -40,7 +42,10 @@ public final class Schema {
   public static CompletionStage<Done> create(List<String> ddl, Function<String, CompletionStage<?>> execute, BooleanSupplier giveUp) {
     CompletionStage<Done> done = CompletableFuture.completedFuture(Done.getInstance());
     for (String cql : ddl) {
-      done = done.thenCompose(d -> Outages.untilAnswered("schema statement \"" + firstWords(cql) + "\"", () -> execute.apply(cql), giveUp, log)
+      // each attempt bounded: on a machine so busy that a schema statement never answered (seen once in a
+      // benchmark), the store would otherwise never become ready
+      done = done.thenCompose(d -> Outages.untilAnswered("schema statement \"" + firstWords(cql) + "\"",
+              () -> execute.apply(cql).toCompletableFuture().orTimeout(ATTEMPT_TIMEOUT_SECONDS, TimeUnit.SECONDS), giveUp, log)
           .thenApply(r -> Done.getInstance()));
     }
     return done;
