@@ -346,7 +346,8 @@ public final class AccountEntity
     StringBuilder b = new StringBuilder();
     for (Throwable c = t; c != null && b.length() < 400; c = c.getCause() == c ? null : c.getCause()) {
       if (b.length() > 0) b.append(" <- ");
-      b.append(c.getClass().getSimpleName()).append(": ").append(String.valueOf(c.getMessage()).replace('\n', ' '));
+      String name = c.getClass().getSimpleName();
+      b.append(name.isEmpty() ? c.getClass().getName() : name).append(": ").append(String.valueOf(c.getMessage()).replace('\n', ' '));
     }
     return b.length() <= 400 ? b.toString() : b.substring(0, 400) + "...";
   }
