@@ -5,9 +5,9 @@ import akka.stream.alpakka.cassandra.CqlSessionProvider;
 import akka.stream.alpakka.cassandra.DriverConfigLoaderFromConfig;
 import com.datastax.oss.driver.api.core.CqlSession;
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
 import imsync.storage.PatientSession;
 import imsync.storage.Schema;
-import com.typesafe.config.ConfigValueFactory;
 import java.util.ArrayList;
 import java.util.List;
 import scala.concurrent.ExecutionContext;
@@ -18,7 +18,9 @@ import scala.jdk.javaapi.FutureConverters;
  * Alpakka's default session provider plus the node's meter registry: the driver's
  * {@code MicrometerMetricsFactory} (datastax-java-driver.advanced.metrics) reads the registry from the session
  * builder, else it would fall back to Micrometer's JVM-global registry. Set as {@code session-provider} of the
- * persistence plugin and of {@code alpakka.cassandra} (the readiness check's session).
+ * persistence plugin and of {@code alpakka.cassandra} (the readiness check's session). Every session it opens
+ * is a {@link PatientSession}; with {@code imsync-create-schema = on} (the plugin's section) it also creates the
+ * plugin's keyspaces and tables first ({@link Schema}).
  */
 public final class MeteredSessionProvider implements CqlSessionProvider {
   private final ActorSystem system;
