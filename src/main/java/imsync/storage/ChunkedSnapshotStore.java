@@ -58,6 +58,8 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
    * pool starts a new thread per task (several per snapshot loaded or saved).
    */
   private static final Executor DIRECT = Runnable::run;
+  /** For {@link Outages}' attempts, which run off this actor (its own log() is for the actor's thread). */
+  private static final org.slf4j.Logger SETUP_LOG = org.slf4j.LoggerFactory.getLogger(ChunkedSnapshotStore.class);
   private final String keyspace;
   private final int chunkSize;
   private final int maxLoadAttempts;
@@ -121,7 +123,7 @@ public final class ChunkedSnapshotStore extends SnapshotStore {
     return Outages.untilAnswered("looking for rows in the legacy snapshot table " + legacyTable,
             () -> session.selectOne(SimpleStatement
                 .newInstance("SELECT persistence_id FROM " + keyspace + "." + legacyTable + " LIMIT 1").setExecutionProfileName(readProfile)),
-            () -> false, org.slf4j.LoggerFactory.getLogger(ChunkedSnapshotStore.class))
+            () -> false, SETUP_LOG)
         .handle((row, failure) -> {
           if (failure != null) {
             log().warning("could not tell whether the legacy snapshot table {} has rows ({}); loads will look there", legacyTable, failure.toString());

@@ -132,7 +132,10 @@ public final class FastRecoveryJournal extends CassandraJournal {
     return (sequenceNr - 1L) / partitionSize;
   }
 
-  /** A statement prepared on first use; one that failed (Cassandra away) is prepared again by the next read. */
+  /**
+   * A statement prepared on first use. The session already waits out an outage ({@link PatientSession}); a
+   * prepare that still failed (its table missing for over a minute) is prepared again by the next read.
+   */
   private final class Prepared {
     private final String cql;
     private CompletionStage<PreparedStatement> statement;
